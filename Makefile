@@ -1,0 +1,27 @@
+# make run: the console on http://127.0.0.1:5000 with demo data (embedded SQLite).
+# make test: the whole suite against real PostgreSQL and headless Chromium.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+DEV := APP_ENV=development
+
+.PHONY: run test
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(DEV) $(FLASK) db upgrade
+	$(DEV) $(FLASK) setup-demo
+	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,35 @@
+"""The application factory: the list of what the console is made of."""
+from flask import Flask
+
+from config import Config, config_class_from_env
+
+
+def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
+    app.config.from_object((config_class or config_class_from_env())(**overrides))
+
+    from app import cli, logging_setup, security
+    from app.errors import handlers as errors
+    from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from app.tenancy import routing
+
+    logging_setup.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+    security.init_app(app)
+    routing.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    from app.auth import bp as auth_bp
+    from app.donors import bp as donors_bp
+    from app.organizations import bp as organizations_bp
+    from app.system import bp as system_bp
+
+    for blueprint in (auth_bp, organizations_bp, donors_bp, system_bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,42 @@
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from app.auth import bp
+from app.auth.forms import LoginForm
+from app.auth.passwords import authenticate
+
+SIGN_IN_FAILED = "Invalid email or password."
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site, so the sign-in page cannot be used to redirect elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("organizations.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("organizations.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        admin = authenticate(form.email.data, form.password.data)
+        if admin is None:
+            flash(SIGN_IN_FAILED, "danger")
+            return render_template("auth/login.html", form=form), 401
+        session.clear()  # a new session on sign-in: nothing from before survives
+        login_user(admin)
+        return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    # CSRFProtect has already refused a post without its token (400).
+    logout_user()
+    session.clear()
+    flash("You have been signed out.", "info")
+    return redirect(url_for("auth.login"))

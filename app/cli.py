@@ -1,0 +1,168 @@
+"""flask --app wsgi <command>: the console's operator commands."""
+import hashlib
+import re
+import secrets
+import sys
+
+import click
+from cryptography.fernet import InvalidToken
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import func, select
+
+from app import audit
+from app.auth.passwords import hash_password
+from app.extensions import db
+from app.models import AdminOrganization, AdminUser, ApiToken, Organization
+from app.models.main import ROLES
+from app.security import find_admin
+from app.tenancy.urls import fernet_for, rotate, seal, storage_kind
+
+orgs = AppGroup("orgs", help="Manage organizations.")
+tenants = AppGroup("tenants", help="Operate tenant databases.")
+_ORG_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="owner", show_default=True)
+@click.option("--org", "org_ids", multiple=True, help="Limit the admin to this organization (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_admin(email: str, role: str, org_ids: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a console admin. Without --password-stdin a password is generated and printed once."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        fail("EMAIL must be an email address.")
+    if find_admin(email):
+        fail(f"an admin with email {email} already exists.")
+    for org_id in org_ids:
+        if db.session.get(Organization, org_id) is None:
+            fail(f"organization {org_id} not found.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < 12:
+            fail("the password must be at least 12 characters.")
+    else:
+        password = new_password()
+    admin = AdminUser(email=email, password_hash=hash_password(password), role=role)
+    admin.scoped_organizations = [AdminOrganization(organization_id=org_id) for org_id in org_ids]
+    db.session.add(admin)
+    db.session.commit()
+    scope = ", ".join(org_ids) if org_ids else "all organizations"
+    click.echo(f"Created {role} {email} ({scope}).")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+@click.command("create-token")
+@with_appcontext
+@click.argument("email")
+@click.option("--name", default="api", show_default=True, help="A label to recognise the token by.")
+def create_token(email: str, name: str) -> None:
+    """Create an API bearer token for an admin; the token is the last line printed."""
+    admin = find_admin(email)
+    if admin is None:
+        fail(f"no admin with email {email.strip().lower()}.")
+    token = "tdc_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(admin_id=admin.id, name=name, token_hash=token_hash(token)))
+    db.session.commit()
+    click.echo(f"Token {name!r} for {admin.email} ({admin.role}); only its hash is stored:")
+    click.echo(token)
+
+
+@orgs.command("create")
+@click.argument("name")
+@click.option("--id", "org_id", help="The organization's id (default: generated).")
+def orgs_create(name: str, org_id: str | None) -> None:
+    """Create an organization in shared mode; its id is the last line printed."""
+    name = name.strip()
+    if not name:
+        fail("NAME must not be empty.")
+    org_id = org_id or "org_" + secrets.token_hex(8)
+    if not _ORG_ID.match(org_id):
+        fail("--id may hold letters, digits, - and _ only (at most 64).")
+    if db.session.get(Organization, org_id) is not None:
+        fail(f"organization {org_id} already exists.")
+    db.session.add(Organization(id=org_id, name=name))
+    db.session.commit()
+    click.echo(f"Created organization {name!r} (shared mode):")
+    click.echo(org_id)
+
+
+@click.command("demo-data")
+@with_appcontext
+@click.option("--donors", "donor_count", type=click.IntRange(0, 20_000_000), default=200, show_default=True,
+              help="Donors per organization.")
+@click.option("--database-url", help="Load tenant rows into this database instead of the main one.")
+@click.option("--org", "org_id", help="Load only this organization (created in the main database if missing).")
+@click.option("--seed", type=int, default=42, show_default=True)
+def demo_data(donor_count: int, database_url: str | None, org_id: str | None, seed: int) -> None:
+    """Deterministic demo organizations, donors, donations, campaigns and preferences."""
+    from app.demo import load_demo_data
+
+    if database_url and not org_id:
+        fail("--database-url needs --org: say which organization the rows belong to.")
+    load_demo_data(donor_count=donor_count, database_url=database_url, org_id=org_id, seed=seed, echo=click.echo)
+
+
+@click.command("setup-demo")
+@with_appcontext
+@click.option("--email", default="admin@example.org", show_default=True)
+def setup_demo(email: str) -> None:
+    """First start of `make run`: demo data and an owner, only when the database has none."""
+    from app.demo import load_demo_data
+
+    if not db.session.scalar(select(func.count()).select_from(Organization)):
+        load_demo_data(donor_count=200, database_url=None, org_id=None, seed=42, echo=click.echo)
+    if not db.session.scalar(select(func.count()).select_from(AdminUser)):
+        password = new_password()
+        db.session.add(AdminUser(email=email, password_hash=hash_password(password), role="owner"))
+        db.session.commit()
+        click.echo(f"Owner admin created. Email: {email}  Password (shown once): {password}")
+
+
+@tenants.command("encrypt-urls")
+def encrypt_urls() -> None:
+    """Encrypt plain "databaseUrl" values and re-encrypt old ones under the newest key."""
+    fernet = fernet_for(current_app.config["TENANT_URL_ENCRYPTION_KEY"])
+    if fernet is None:
+        fail("TENANT_URL_ENCRYPTION_KEY is not set.")
+    counts = {"encrypted": 0, "rotated": 0, "env": 0, "shared": 0, "failed": 0}
+    for org in db.session.scalars(select(Organization).order_by(Organization.id)):
+        kind = storage_kind(org.database_url)
+        try:
+            if kind == "plain":
+                org.database_url = seal(org.database_url, fernet)
+                counts["encrypted"] += 1
+            elif kind == "encrypted":
+                org.database_url = rotate(org.database_url, fernet)
+                counts["rotated"] += 1
+            else:
+                counts["env" if kind == "env" else "shared"] += 1
+        except InvalidToken:  # an undecryptable row is reported and left as it was
+            counts["failed"] += 1
+            click.echo(f"error: {org.id}: its URL cannot be decrypted with any configured key", err=True)
+    db.session.commit()
+    click.echo(" ".join(f"{name}={count}" for name, count in counts.items()))
+    audit.record("tenants.encrypt-urls", detail=str(counts))
+    if counts["failed"]:
+        sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_admin, create_token, demo_data, setup_demo, orgs, tenants):
+        app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Error pages and JSON errors (handlers.py); registered app-wide by create_app."""

@@ -1,0 +1,58 @@
+"""Error pages: a clear message, the right status, never a stack trace or driver text."""
+from flask import Flask, current_app, g, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+from app.tenancy.routing import TenantUnavailable
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, title: str, message: str, code: str | None = None, hint: str = ""):
+    if wants_json():
+        return {"success": False, "error": {"code": code or title.lower().replace(" ", "_"), "message": message}}, status
+    return render_template("errors/error.html", status=status, title=title, message=message, hint=hint), status
+
+
+def handle_http(exc: HTTPException):
+    return error_response(exc.code or 500, exc.name, exc.description or exc.name)
+
+
+def handle_csrf(exc: CSRFError):
+    return error_response(400, "Bad Request", "The form expired or was not sent from this console. "
+                          "Reload the page and try again.", code="csrf_failed")
+
+
+def handle_tenant_unavailable(exc: TenantUnavailable):
+    db.session.rollback()
+    return error_response(503, "Organization database unavailable", exc.message, code=exc.code, hint=exc.hint)
+
+
+def handle_database_down(exc: OperationalError):
+    # Driver text may quote a connection string: log the class and SQLSTATE only.
+    current_app.logger.error("database error: %s %s", exc.__class__.__name__, getattr(exc.orig, "sqlstate", ""))
+    db.session.rollback()
+    if g.get("tenant") is not None:
+        return error_response(503, "Organization database unavailable", "The organization's database did not "
+                              "answer in time. Try again in a moment.", code="tenant_database_error")
+    return error_response(503, "Service Unavailable", "The console's main database is not answering. "
+                          "Try again in a moment.", code="main_database_unavailable")
+
+
+def handle_unexpected(exc: Exception):
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    return error_response(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(TenantUnavailable, handle_tenant_unavailable)
+    app.register_error_handler(OperationalError, handle_database_down)
+    if not app.debug:
+        app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,92 @@
+"""Tenant tables: in the main database (shared mode) and in every dedicated database.
+
+Every query on them filters by "organizationId", in both modes (app/tenancy/scoping.py);
+every index leads with it so that filter is always the cheap part.
+"""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.main import created_at, updated_at
+
+
+class Campaign(db.Model):
+    __tablename__ = "Campaign"
+    __table_args__ = (Index("ix_Campaign_org_name", "organizationId", "name"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    goal: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    start_date: Mapped[date | None] = mapped_column("startDate", Date)
+    end_date: Mapped[date | None] = mapped_column("endDate", Date)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Donor(db.Model):
+    __tablename__ = "Donor"
+    __table_args__ = (
+        Index("ix_Donor_org_lastName", "organizationId", "lastName", "id"),
+        Index("ix_Donor_org_createdAt", "organizationId", "createdAt", "id"),
+        Index("ix_Donor_org_email", "organizationId", "email"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)
+    first_name: Mapped[str] = mapped_column("firstName", Text, nullable=False)
+    last_name: Mapped[str] = mapped_column("lastName", Text, nullable=False)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    address_line1: Mapped[str | None] = mapped_column("addressLine1", Text)
+    address_line2: Mapped[str | None] = mapped_column("addressLine2", Text)
+    city: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(Text)
+    postal_code: Mapped[str | None] = mapped_column("postalCode", Text)
+    country: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Donation(db.Model):
+    __tablename__ = "Donation"
+    __table_args__ = (
+        Index("ix_Donation_org_donor_date", "organizationId", "donorId", "date"),
+        Index("ix_Donation_org_campaign", "organizationId", "campaignId"),
+        Index("ix_Donation_org_date", "organizationId", "date"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)
+    donor_id: Mapped[str] = mapped_column("donorId", ForeignKey("Donor.id", ondelete="CASCADE"), nullable=False)
+    campaign_id: Mapped[str | None] = mapped_column("campaignId", ForeignKey("Campaign.id", ondelete="SET NULL"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(Text, nullable=False, server_default="USD")
+    date: Mapped[date] = mapped_column(Date, nullable=False)
+    method: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+
+
+class DonorPreference(db.Model):
+    __tablename__ = "DonorPreference"
+    __table_args__ = (Index("ix_DonorPreference_org_donor", "organizationId", "donorId", unique=True),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)
+    donor_id: Mapped[str] = mapped_column("donorId", ForeignKey("Donor.id", ondelete="CASCADE"), nullable=False)
+    email_opt_in: Mapped[bool] = mapped_column("emailOptIn", Boolean, nullable=False, server_default="false")
+    sms_opt_in: Mapped[bool] = mapped_column("smsOptIn", Boolean, nullable=False, server_default="false")
+    mail_opt_in: Mapped[bool] = mapped_column("mailOptIn", Boolean, nullable=False, server_default="false")
+    phone_opt_in: Mapped[bool] = mapped_column("phoneOptIn", Boolean, nullable=False, server_default="false")
+    frequency: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = updated_at()
+
+
+# Dependency order: parents first (copies, truncations in reverse).
+TENANT_MODELS = (Campaign, Donor, DonorPreference, Donation)

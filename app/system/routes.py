@@ -1,0 +1,48 @@
+from flask import abort, current_app, render_template
+from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.system import bp
+from app.tenancy.routing import tenancy
+
+SHOWN_SETTINGS = (
+    "ENABLE_MULTI_DATABASE", "TENANT_FALLBACK", "TENANT_RETRY_AFTER", "TENANT_ENGINE_CACHE_SIZE",
+    "TENANT_POOL_SIZE", "TENANT_MAX_OVERFLOW", "TENANT_CONNECT_TIMEOUT", "TENANT_STATEMENT_TIMEOUT",
+    "ALLOW_SQLITE_TENANTS",
+)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return "main database unavailable", 503, {"Content-Type": "text/plain; charset=utf-8"}
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/system")
+def system():
+    if not current_user.is_owner:
+        abort(403)
+    state = tenancy()
+    registry = state.registry
+    engines = [
+        {
+            "target": entry.masked,
+            "checked_out": entry.engine.pool.checkedout(),
+            "idle": entry.engine.pool.checkedin(),
+            "healthy": not entry.failing(),
+            "last_error": entry.last_error,
+        }
+        for entry in registry.entries()
+    ]
+    settings = {name: current_app.config[name] for name in SHOWN_SETTINGS}
+    settings["TENANT_URL_ENCRYPTION_KEY"] = "set" if state.fernet else "not set"
+    return render_template(
+        "system/system.html", engines=engines, settings=settings,
+        counters=registry.counters, bound=registry.connection_bound,
+    )

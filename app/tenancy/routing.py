@@ -1,0 +1,194 @@
+"""Per request: which organization, which database, and what happens when it fails.
+
+Routes under /organizations/<org_id>/ resolve the organization once into g.org (a 404
+"Organization not found" for an unknown or out-of-scope id). use_tenant() then puts on
+g.tenant a read-only TenantSession on the right engine, applying the fallback policy.
+"""
+import time
+from dataclasses import dataclass
+
+from flask import Flask, abort, current_app, g
+from flask_login import current_user
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from app import audit
+from app.extensions import db
+from app.models import Organization
+from app.tenancy.engines import EngineEntry, EngineRegistry, make_read_only_engine
+from app.tenancy.schema import check_schema
+from app.tenancy.scoping import TenantSession
+from app.tenancy.urls import InvalidDatabaseUrl, fernet_for, mask, parse_database_url, resolve_stored
+
+
+class TenantUnavailable(Exception):
+    """The dedicated database cannot serve this request. message is safe to show."""
+
+    def __init__(self, code: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+
+
+@dataclass(frozen=True)
+class Route:
+    mode: str  # shared | dedicated | fallback
+    target: str  # masked: "shared" or user@host:port/db
+    problem: TenantUnavailable | None = None
+
+
+class Tenancy:
+    """Per-process state: the registry, and a read-only engine for shared-mode reads."""
+
+    def __init__(self, app: Flask):
+        cfg = app.config
+        self.config = cfg
+        self.fernet = fernet_for(cfg["TENANT_URL_ENCRYPTION_KEY"])
+        self.registry = EngineRegistry(
+            capacity=cfg["TENANT_ENGINE_CACHE_SIZE"], pool_size=cfg["TENANT_POOL_SIZE"],
+            max_overflow=cfg["TENANT_MAX_OVERFLOW"], connect_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
+            statement_timeout=cfg["TENANT_STATEMENT_TIMEOUT"],
+        )
+        self._shared_engine = None
+        self.started_at = time.time()
+
+    @property
+    def shared_engine(self):
+        # Created on first use: the main database may not be migrated when the app starts.
+        if self._shared_engine is None:
+            from sqlalchemy.engine import make_url
+            self._shared_engine = make_read_only_engine(
+                make_url(self.config["SQLALCHEMY_DATABASE_URI"]), pool_size=self.config["TENANT_POOL_SIZE"],
+                max_overflow=self.config["TENANT_MAX_OVERFLOW"],
+                connect_timeout=self.config["TENANT_CONNECT_TIMEOUT"],
+                statement_timeout=self.config["TENANT_STATEMENT_TIMEOUT"],
+            )
+        return self._shared_engine
+
+    def dispose(self) -> None:
+        self.registry.dispose_all()
+        if self._shared_engine is not None:
+            self._shared_engine.dispose()
+
+    def dedicated_url(self, org: Organization) -> URL:
+        """The organization's dedicated URL, resolved from its stored form and validated."""
+        text = resolve_stored(org.database_url, self.fernet)
+        return parse_database_url(text, allow_sqlite=self.config["ALLOW_SQLITE_TENANTS"])
+
+    def uses_dedicated(self, org: Organization) -> bool:
+        return bool(self.config["ENABLE_MULTI_DATABASE"] and org.database_url)
+
+    def open_session(self, org: Organization) -> tuple[TenantSession, Route]:
+        if not self.uses_dedicated(org):
+            self.registry.release(org.id)
+            return self._shared_session(org), Route("shared", "shared")
+        try:
+            entry = self._connect_dedicated(org)
+        except TenantUnavailable as problem:
+            if self.config["TENANT_FALLBACK"] == "error":
+                raise
+            self.registry.counters.fallbacks += 1
+            return self._shared_session(org), Route("fallback", "shared", problem)
+        session = TenantSession(bind=entry.engine, organization_id=org.id)
+        return session, Route("dedicated", entry.masked)
+
+    def _shared_session(self, org: Organization) -> TenantSession:
+        return TenantSession(bind=self.shared_engine, organization_id=org.id)
+
+    def _connect_dedicated(self, org: Organization) -> EngineEntry:
+        try:
+            url = self.dedicated_url(org)
+        except InvalidDatabaseUrl as exc:
+            raise TenantUnavailable(exc.code, str(exc), "Correct the organization's database URL.") from None
+        entry = self.registry.get(url, org.id)
+        if entry.failing():
+            raise TenantUnavailable(entry.last_error_code, entry.last_error,
+                                    "The console will try this database again shortly.")
+        try:
+            with entry.engine.connect() as connection:
+                if not entry.schema_ok:
+                    status = check_schema(connection)
+                    if not status.ok:
+                        raise TenantUnavailable(status.code, f"Schema mismatch: {status.message}", status.hint)
+                    entry.schema_ok = True
+        except TenantUnavailable as problem:
+            self._remember(org, entry, problem)
+            raise
+        except (DBAPIError, SQLAlchemyError) as exc:
+            problem = TenantUnavailable(
+                "unreachable", f"The dedicated database {entry.masked} could not be reached ({_reason(exc)}).",
+                "Check that the database server is running and reachable from the console.",
+            )
+            self._remember(org, entry, problem)
+            raise problem from None
+        entry.mark_ok()
+        return entry
+
+    def _remember(self, org: Organization, entry: EngineEntry, problem: TenantUnavailable) -> None:
+        if entry.mark_failed(problem.code, problem.message, self.config["TENANT_RETRY_AFTER"]):
+            # Once per failure window, not once per request.
+            audit.record("tenant.unavailable", org_id=org.id, outcome=problem.code,
+                         detail=f"{entry.masked}: {problem.message}")
+
+
+def _reason(exc: Exception) -> str:
+    """A short cause without driver text (which may quote the connection string)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "timeout" in text or "timed out" in text:
+        return "timed out"
+    if "refused" in text:
+        return "connection refused"
+    if "could not translate host name" in text or "name or service not known" in text:
+        return "host name not found"
+    if "password authentication failed" in text:
+        return "authentication failed"
+    if "does not exist" in text:
+        return "database does not exist"
+    return "connection failed"
+
+
+def tenancy() -> Tenancy:
+    return current_app.extensions["tenancy"]
+
+
+def get_organization_or_404(org_id: str) -> Organization:
+    org = db.session.get(Organization, org_id)
+    scope = current_user.organization_scope if current_user.is_authenticated else frozenset()
+    if org is None or (scope and org.id not in scope):
+        abort(404, description="Organization not found")
+    return org
+
+
+def resolve_organization(endpoint, values) -> None:
+    if not values or "org_id" not in values:
+        return
+    org_id = values.pop("org_id")
+    # Anonymous requests learn nothing about which ids exist: sign-in comes first.
+    if current_user.is_authenticated:
+        g.org = get_organization_or_404(org_id)
+
+
+def add_organization_id(endpoint, values) -> None:
+    org = g.get("org")
+    if org is not None and "org_id" not in values and current_app.url_map.is_endpoint_expecting(endpoint, "org_id"):
+        values["org_id"] = org.id
+
+
+def use_tenant() -> None:
+    """before_request for blueprints that read tenant data: sets g.tenant and g.tenant_route."""
+    org = g.get("org")
+    if org is None or "tenant" in g:
+        return
+    g.tenant, g.tenant_route = tenancy().open_session(org)
+
+
+def close_tenant(_exc=None) -> None:
+    session = g.pop("tenant", None)
+    if session is not None:
+        session.close()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["tenancy"] = Tenancy(app)
+    app.url_value_preprocessor(resolve_organization)
+    app.url_defaults(add_organization_id)
+    app.teardown_appcontext(close_tenant)

@@ -1,0 +1,196 @@
+"""Database URLs: the one place for the rules on what an organization may point at.
+
+Nothing here connects. parse_database_url() turns user text into a SQLAlchemy URL or
+raises InvalidDatabaseUrl with a reason that never repeats the password.
+"""
+import ipaddress
+import os
+import re
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy.engine import URL, make_url
+
+ALLOWED_QUERY_KEYS = {"sslmode", "application_name"}
+SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+MAX_URL_LENGTH = 2048
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+ENCRYPTED_PREFIX = "enc:v1:"
+ENV_PREFIX = "env:"
+PERCENT_HINT = "percent-encode special characters in the user and password (@ is %40, : is %3A, / is %2F)"
+
+
+class InvalidDatabaseUrl(ValueError):
+    """The text is not a database URL this console accepts. str() is safe to show."""
+
+    code = "invalid_url"
+
+
+class ForbiddenTarget(InvalidDatabaseUrl):
+    code = "forbidden_target"
+
+
+class UnresolvableUrl(InvalidDatabaseUrl):
+    """A stored env:/enc: form that cannot be turned into a URL right now."""
+
+
+def parse_database_url(text, *, allow_sqlite: bool) -> URL:
+    """Validate text and return it as a URL driven by psycopg 3 (or plain sqlite)."""
+    if not isinstance(text, str):
+        raise InvalidDatabaseUrl("The database URL must be text.")
+    text = text.strip()
+    if not text:
+        raise InvalidDatabaseUrl("The database URL is empty.")
+    if len(text) > MAX_URL_LENGTH:
+        raise InvalidDatabaseUrl(f"The database URL is longer than {MAX_URL_LENGTH} characters.")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise InvalidDatabaseUrl("The database URL contains spaces or control characters.")
+    scheme, sep, _ = text.partition("://")
+    if not sep:
+        raise InvalidDatabaseUrl("The database URL must start with postgresql://.")
+    # Exact, lower-case schemes only: "PostgreSQL+psycopg2://", "sqlite+pysqlite://" and
+    # friends are refused rather than guessed at.
+    if scheme in ("postgresql", "postgres"):
+        return _parse_postgres(text)
+    if scheme == "sqlite":
+        if not allow_sqlite:
+            raise InvalidDatabaseUrl("SQLite databases are not allowed here (ALLOW_SQLITE_TENANTS is off).")
+        return _parse_sqlite(text)
+    raise InvalidDatabaseUrl("Only postgresql:// (or postgres://) URLs are accepted; no other driver or scheme.")
+
+
+def _make(text: str) -> URL:
+    try:
+        return make_url(text)
+    except Exception:  # make_url raises several types; the reason must not echo the text
+        raise InvalidDatabaseUrl(f"The database URL could not be parsed; {PERCENT_HINT}.") from None
+
+
+def _parse_postgres(text: str) -> URL:
+    url = _make("postgresql+psycopg://" + text.partition("://")[2])
+    host = url.host or ""
+    if not host:
+        raise InvalidDatabaseUrl("The database URL has no host.")
+    if "," in host or "," in (url.database or ""):
+        raise InvalidDatabaseUrl("Multiple hosts are not supported; give one host.")
+    if host.startswith("/") or "%2f" in host.lower():
+        raise InvalidDatabaseUrl("Unix-socket paths are not allowed; give a host name or IP address.")
+    if not (_HOSTNAME.match(host) or _is_ip(host)):
+        raise InvalidDatabaseUrl(f"The host is not a valid host name or IP address; {PERCENT_HINT}.")
+    try:
+        port = url.port
+    except ValueError:
+        raise InvalidDatabaseUrl("The port must be a number.") from None
+    if port is not None and not 0 < port < 65536:
+        raise InvalidDatabaseUrl("The port must be between 1 and 65535.")
+    if not url.database or "/" in url.database:
+        raise InvalidDatabaseUrl("The database URL must name one database after the host, as in /org1_db.")
+    for key, value in url.query.items():
+        if key not in ALLOWED_QUERY_KEYS:
+            raise InvalidDatabaseUrl(f"The parameter {key!r} is not allowed; only sslmode and application_name are.")
+        if not isinstance(value, str):
+            raise InvalidDatabaseUrl(f"The parameter {key!r} is given more than once.")
+    sslmode = url.query.get("sslmode")
+    if sslmode is not None and sslmode not in SSL_MODES:
+        raise InvalidDatabaseUrl(f"sslmode must be one of {', '.join(sorted(SSL_MODES))}.")
+    return url
+
+
+def _parse_sqlite(text: str) -> URL:
+    if not text.startswith("sqlite:///") or "?" in text or "file:" in text.lower():
+        raise InvalidDatabaseUrl("A SQLite URL must be sqlite:///path/to/file.db, with no parameters.")
+    url = _make(text)
+    if not url.database or url.database == ":memory:":
+        raise InvalidDatabaseUrl("A SQLite URL must name a file.")
+    return url
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def mask(url: URL | str | None) -> str:
+    """user@host:port/db, for pages, logs and audit rows. Never the password."""
+    if url is None:
+        return ""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except Exception:
+            return "(unreadable URL)"
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:///{url.database}"
+    user = f"{url.username}@" if url.username else ""
+    port = f":{url.port}" if url.port else ""
+    host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
+    return f"{user}{host}{port}/{url.database or ''}"
+
+
+def same_database(a: URL, b: URL) -> bool:
+    """Same server and database, whatever the credentials."""
+    def key(u: URL):
+        return (u.get_backend_name(), (u.host or "").lower(), u.port or 5432, u.database)
+    return key(a) == key(b)
+
+
+# -- stored forms --------------------------------------------------------------------
+
+def storage_kind(stored: str | None) -> str:
+    if stored is None:
+        return "none"
+    if stored.startswith(ENCRYPTED_PREFIX):
+        return "encrypted"
+    if stored.startswith(ENV_PREFIX):
+        return "env"
+    return "plain"
+
+
+def fernet_for(keys: str) -> MultiFernet | None:
+    """TENANT_URL_ENCRYPTION_KEY: comma-separated Fernet keys, newest first."""
+    parts = [k.strip() for k in (keys or "").split(",") if k.strip()]
+    if not parts:
+        return None
+    return MultiFernet([Fernet(k.encode()) for k in parts])
+
+
+def resolve_stored(stored: str, fernet: MultiFernet | None) -> str:
+    """The URL text behind a stored "databaseUrl" value (plain, env:NAME or enc:v1:...)."""
+    kind = storage_kind(stored)
+    if kind == "env":
+        name = stored[len(ENV_PREFIX):]
+        if not _ENV_NAME.match(name):
+            raise UnresolvableUrl("env: must be followed by an environment variable name.")
+        value = os.environ.get(name)
+        if not value:
+            raise UnresolvableUrl(f"The environment variable {name} is not set.")
+        return value
+    if kind == "encrypted":
+        if fernet is None:
+            raise UnresolvableUrl("The URL is encrypted but TENANT_URL_ENCRYPTION_KEY is not set.")
+        try:
+            return fernet.decrypt(stored[len(ENCRYPTED_PREFIX):].encode()).decode()
+        except (InvalidToken, ValueError):
+            raise UnresolvableUrl("The URL cannot be decrypted with any TENANT_URL_ENCRYPTION_KEY.") from None
+    return stored
+
+
+def seal(url_text: str, fernet: MultiFernet | None) -> str:
+    """The form to store: encrypted when a key is configured, as given otherwise."""
+    if fernet is None or storage_kind(url_text) == "env":
+        return url_text
+    return ENCRYPTED_PREFIX + fernet.encrypt(url_text.encode()).decode()
+
+
+def rotate(stored: str, fernet: MultiFernet) -> str:
+    """Re-encrypt under the newest key (MultiFernet.rotate keeps the plaintext)."""
+    return ENCRYPTED_PREFIX + fernet.rotate(stored[len(ENCRYPTED_PREFIX):].encode()).decode()
+
+
+def render(url: URL) -> str:
+    """The full URL text, password included: only for storing or connecting, never for display."""
+    text = url.render_as_string(hide_password=False)
+    return text.replace("postgresql+psycopg://", "postgresql://", 1)

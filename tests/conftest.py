@@ -1,0 +1,93 @@
+"""Fixtures: a real PostgreSQL server, a fresh main database and two dedicated tenant
+databases per test session (copies of a migrated template), and apps bound to them."""
+import psycopg
+import pytest
+
+from tests import pgserver
+from tests.helpers import TABLES, migrate_database
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    try:
+        url, cluster = pgserver.find_server()
+    except RuntimeError as exc:
+        pytest.exit(str(exc), returncode=3)
+    yield url
+    if cluster:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server):
+    """A migrated database that the others are copied from (CREATE DATABASE ... TEMPLATE)."""
+    name = pgserver.unique_name("tpl")
+    migrate_database(pgserver.create_database(pg_server, name))
+    yield name
+    pgserver.drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def new_database(pg_server, template_db):
+    """Factory: a fresh database at head (or empty with migrated=False), dropped at the end."""
+    made = []
+
+    def factory(label: str = "extra", migrated: bool = True) -> str:
+        name = pgserver.unique_name(label)
+        made.append(name)
+        return pgserver.create_database(pg_server, name, template=template_db if migrated else None)
+
+    yield factory
+    for name in made:
+        pgserver.drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def databases(new_database):
+    return {label: new_database(label) for label in ("main", "tenant_a", "tenant_b")}
+
+
+def _truncate(urls) -> None:
+    tables = ", ".join(f'"{t}"' for t in TABLES)
+    for url in urls:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def make_app(databases):
+    """Factory for apps on the session's main database; every test starts with empty tables."""
+    from app import create_app
+    from config import TestingConfig
+
+    apps = []
+
+    def factory(**overrides):
+        overrides.setdefault("DATABASE_URL", databases["main"])
+        app = create_app(TestingConfig, **overrides)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.extensions["tenancy"].dispose()
+        with app.app_context():
+            from app.extensions import db
+            db.session.remove()
+            db.engine.dispose()
+    _truncate(databases.values())
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
