@@ -1,10 +1,44 @@
 """Fixtures: a real PostgreSQL server, a fresh main database and two dedicated tenant
 databases per test session (copies of a migrated template), and apps bound to them."""
+import ipaddress
+import socket
+
 import psycopg
 import pytest
 
 from tests import pgserver
 from tests.helpers import TABLES, migrate_database
+
+
+class NonLocalAddress(AssertionError):
+    pass
+
+
+def check_loopback(address) -> None:
+    """The suite talks to 127.0.0.0/8 and ::1 only (and Unix sockets), ever."""
+    if isinstance(address, (str, bytes)):
+        return  # a Unix socket path
+    host = address[0]
+    if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+        return
+    raise NonLocalAddress(f"the test suite tried to reach {host}; only loopback addresses are allowed")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only():
+    original_connect, original_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def connect(self, address):
+        check_loopback(address)
+        return original_connect(self, address)
+
+    def connect_ex(self, address):
+        check_loopback(address)
+        return original_connect_ex(self, address)
+
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
+    yield
+    socket.socket.connect, socket.socket.connect_ex = original_connect, original_connect_ex
 
 
 @pytest.fixture(scope="session")
@@ -13,6 +47,7 @@ def pg_server():
         url, cluster = pgserver.find_server()
     except RuntimeError as exc:
         pytest.exit(str(exc), returncode=3)
+    check_loopback((psycopg.conninfo.conninfo_to_dict(url).get("host", "127.0.0.1"), 0))
     yield url
     if cluster:
         cluster.destroy()

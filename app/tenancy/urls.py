@@ -6,6 +6,7 @@ raises InvalidDatabaseUrl with a reason that never repeats the password.
 import ipaddress
 import os
 import re
+from urllib.parse import quote, urlencode
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import URL, make_url
@@ -67,11 +68,13 @@ def _make(text: str) -> URL:
 
 
 def _parse_postgres(text: str) -> URL:
+    if "," in text.partition("://")[2].split("/")[0].rpartition("@")[2]:
+        raise InvalidDatabaseUrl("Multiple hosts are not supported; give one host.")
     url = _make("postgresql+psycopg://" + text.partition("://")[2])
     host = url.host or ""
     if not host:
         raise InvalidDatabaseUrl("The database URL has no host.")
-    if "," in host or "," in (url.database or ""):
+    if "," in host:
         raise InvalidDatabaseUrl("Multiple hosts are not supported; give one host.")
     if host.startswith("/") or "%2f" in host.lower():
         raise InvalidDatabaseUrl("Unix-socket paths are not allowed; give a host name or IP address.")
@@ -191,6 +194,20 @@ def rotate(stored: str, fernet: MultiFernet) -> str:
 
 
 def render(url: URL) -> str:
-    """The full URL text, password included: only for storing or connecting, never for display."""
-    text = url.render_as_string(hide_password=False)
-    return text.replace("postgresql+psycopg://", "postgresql://", 1)
+    """The full URL text, password included: only for storing or connecting, never for display.
+
+    Every reserved character of the user and password is percent-encoded (SQLAlchemy's own
+    rendering leaves spaces and + alone), so the text parses back to the same URL.
+    """
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:///{url.database}"
+    auth = ""
+    if url.username is not None:
+        auth = quote(url.username, safe="")
+        if url.password is not None:
+            auth += ":" + quote(str(url.password), safe="")
+        auth += "@"
+    host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
+    port = f":{url.port}" if url.port else ""
+    query = f"?{urlencode(sorted(url.query.items()))}" if url.query else ""
+    return f"postgresql://{auth}{host}{port}/{quote(url.database or '', safe='')}{query}"

@@ -1,0 +1,32 @@
+import pytest
+
+from tests.helpers import add_admin, add_donors, add_org, login
+
+
+@pytest.fixture
+def world(make_app, databases):
+    """Org A dedicated (tenant_a), org B shared, org C dedicated on A's database too.
+
+    Decoys everywhere: A's and C's leftovers in the main database, B's rows in tenant_a,
+    so any missing filter or wrong routing shows someone else's donors.
+    """
+    def build(**overrides):
+        overrides.setdefault("ENABLE_MULTI_DATABASE", True)
+        app = make_app(**overrides)
+        add_org(app, "org-a", "Alpha Aid", database_url=databases["tenant_a"])
+        add_org(app, "org-b", "Beta Benevolent")
+        add_org(app, "org-c", "Gamma Giving", database_url=databases["tenant_a"])
+        add_admin(app, "owner@example.org", "owner")
+        rows = {
+            "a": add_donors(databases["tenant_a"], "org-a", ["Adams", "Allen"]),
+            "c": add_donors(databases["tenant_a"], "org-c", ["Carter", "Cole"]),
+            "b": add_donors(databases["main"], "org-b", ["Baker", "Brown"]),
+            "a_leftover": add_donors(databases["main"], "org-a", ["Old"], prefix="org-a-main"),
+            "c_leftover": add_donors(databases["main"], "org-c", ["Stale"], prefix="org-c-main"),
+            "b_decoy": add_donors(databases["tenant_a"], "org-b", ["Decoy"], prefix="org-b-tenant"),
+        }
+        client = app.test_client()
+        login(client, "owner@example.org")
+        return app, client, rows
+
+    return build
