@@ -96,6 +96,9 @@ class Config:
         self.TENANT_FALLBACK = os.environ.get("TENANT_FALLBACK", "main").strip().lower()
         if self.TENANT_FALLBACK not in ("main", "error"):
             raise ConfigError(f'TENANT_FALLBACK must be "main" or "error", not {self.TENANT_FALLBACK!r}')
+        self.TENANT_DB_ALLOWED_HOSTS = os.environ.get("TENANT_DB_ALLOWED_HOSTS", "")
+        self.TENANT_DB_DENIED_NETWORKS = os.environ.get("TENANT_DB_DENIED_NETWORKS", "")
+        self.TENANT_TEST_RATE_LIMIT = os.environ.get("TENANT_TEST_RATE_LIMIT", "10/minute")
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         # Shared between workers when Redis is there; per process otherwise.
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

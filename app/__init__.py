@@ -25,11 +25,13 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
 
+    from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.donors import bp as donors_bp
     from app.organizations import bp as organizations_bp
     from app.system import bp as system_bp
 
-    for blueprint in (auth_bp, organizations_bp, donors_bp, system_bp):
+    for blueprint in (auth_bp, organizations_bp, donors_bp, system_bp, api_bp):
         app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # bearer tokens, never cookies: there is nothing for CSRF to ride on
     return app

@@ -1,5 +1,4 @@
 """flask --app wsgi <command>: the console's operator commands."""
-import hashlib
 import re
 import secrets
 import sys
@@ -11,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from app import audit
+from app.api.tokens import TOKEN_PREFIX, token_hash
 from app.auth.passwords import hash_password
 from app.extensions import db
 from app.models import AdminOrganization, AdminUser, ApiToken, Organization
@@ -30,10 +30,6 @@ def fail(message: str) -> None:
 
 def new_password() -> str:
     return secrets.token_urlsafe(15)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @click.command("create-admin")
@@ -77,7 +73,7 @@ def create_token(email: str, name: str) -> None:
     admin = find_admin(email)
     if admin is None:
         fail(f"no admin with email {email.strip().lower()}.")
-    token = "tdc_" + secrets.token_urlsafe(32)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db.session.add(ApiToken(admin_id=admin.id, name=name, token_hash=token_hash(token)))
     db.session.commit()
     click.echo(f"Token {name!r} for {admin.email} ({admin.role}); only its hash is stored:")

@@ -1,20 +1,40 @@
 """Who is signed in, and the rule that every page but a few needs a signed-in admin."""
-from flask import Flask, request
+from flask import Flask, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.extensions import db, login_manager
+from app.extensions import db, limiter, login_manager
 from app.models import AdminUser
 
-PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static", "bootstrap.static"}
+PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static", "bootstrap.static", "api.openapi"}
 
 
 @login_manager.user_loader
 def load_admin(admin_id: str) -> AdminUser | None:
+    if request.blueprint == "api":
+        return None  # the API takes bearer tokens only: a session cookie must not authorize it
     try:
         return db.session.get(AdminUser, int(admin_id))
     except ValueError:
         return None
+
+
+@login_manager.request_loader
+def load_admin_from_token(req) -> AdminUser | None:
+    if req.blueprint != "api":
+        return None
+    from app.api.tokens import admin_for_bearer
+
+    return admin_for_bearer(req.headers.get("Authorization"))
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if request.blueprint == "api":
+        return {"success": False, "error": {"code": "unauthorized",
+                                            "message": "A valid Authorization: Bearer <token> header is required."}}, 401
+    flash("Please sign in to continue.", "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def require_sign_in():
@@ -26,12 +46,21 @@ def require_sign_in():
 
 
 def init_app(app: Flask) -> None:
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to continue."
-    login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     app.before_request(require_sign_in)
 
 
 def find_admin(email: str) -> AdminUser | None:
     return db.session.scalar(select(AdminUser).where(AdminUser.email == email.strip().lower()))
+
+
+def admin_key() -> str:
+    """Rate-limit key: the signed-in admin (API tokens act as their admin)."""
+    return f"admin:{current_user.id}" if current_user.is_authenticated else f"ip:{request.remote_addr}"
+
+
+# Connectivity tests (and the test every save runs) share one per-admin budget,
+# across the pages and the API, so nobody can use the console to scan a network.
+connectivity_test_limit = limiter.shared_limit(
+    lambda: current_app.config["TENANT_TEST_RATE_LIMIT"], scope="connectivity-test", key_func=admin_key,
+)

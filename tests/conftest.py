@@ -126,3 +126,12 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def password_cluster():
+    """A second local cluster with password (scram) auth and no TLS: for auth_failed and ssl_failed."""
+    cluster = pgserver.TempCluster(password="Sup3r-Secret-Admin")
+    cluster.start()
+    yield cluster
+    cluster.destroy()

@@ -48,7 +48,9 @@ def pg_bin(name: str) -> str | None:
 class TempCluster:
     """A PostgreSQL cluster in a temporary folder on a free 127.0.0.1 port (trust auth)."""
 
-    def __init__(self):
+    def __init__(self, password: str | None = None):
+        """trust auth, or scram-sha-256 with this password for the postgres superuser."""
+        self.password = password
         self.initdb, self.pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
         if not (self.initdb and self.pg_ctl):
             raise RuntimeError(INSTALL_HINT)
@@ -59,11 +61,21 @@ class TempCluster:
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.as_user:
             shutil.chown(self.dir, "postgres", "postgres")
-        self._run([self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        auth = ["--auth=trust"]
+        if password:
+            pwfile = self.dir / "pwfile"
+            pwfile.write_text(password + "\n")
+            if self.as_user:
+                shutil.chown(pwfile, "postgres", "postgres")
+            auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
+        self._run([self.initdb, "-D", str(self.data), "-U", "postgres", *auth, "-E", "UTF8", "--no-sync"])
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        from urllib.parse import quote
+
+        auth = f"postgres:{quote(self.password, safe='')}" if self.password else "postgres"
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/postgres"
 
     def _run(self, args: list[str]) -> None:
         subprocess.run(self.as_user + args, check=True, capture_output=True, timeout=120)

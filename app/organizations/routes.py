@@ -1,11 +1,19 @@
-from flask import redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import Organization
+from app.models import AuditEvent, Donation, Donor, Organization
 from app.organizations import bp
-from app.tenancy.routing import tenancy
+from app.organizations.forms import ClearForm, DatabaseUrlForm
+from app.organizations.service import ChangeRefused, clear_database_url, save_database_url, test_connection
+from app.security import connectivity_test_limit
+from app.tenancy.counts import count_or_estimate
+from app.tenancy.routing import TenantUnavailable, tenancy
+from app.tenancy.scoping import scoped_select
+
+PAGE_SIZE = 50
+CHECK_ACTIONS = ("database.test", "database.save", "database.clear")
 
 
 def visible_organizations():
@@ -17,6 +25,20 @@ def visible_organizations():
     return stmt
 
 
+def latest_checks(org_ids: list[str]) -> dict[str, AuditEvent]:
+    """The last test, save or clear of each organization (a clear ends what a test said)."""
+    latest = (select(func.max(AuditEvent.id)).where(AuditEvent.organization_id.in_(org_ids),
+                                                     AuditEvent.action.in_(CHECK_ACTIONS))
+              .group_by(AuditEvent.organization_id))
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(latest)))
+    return {event.organization_id: event for event in events if event.action != "database.clear"}
+
+
+def require_owner() -> None:
+    if not current_user.is_owner:
+        abort(403)
+
+
 @bp.get("/")
 def home():
     return redirect(url_for("organizations.index"))
@@ -24,5 +46,90 @@ def home():
 
 @bp.get("/organizations")
 def index():
-    organizations = db.session.scalars(visible_organizations()).all()
-    return render_template("organizations/index.html", organizations=organizations, tenancy=tenancy())
+    q = request.args.get("q", "").strip()[:200]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = visible_organizations()
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Organization.name.ilike(pattern, escape="\\"), Organization.id == q))
+    rows = db.session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    organizations = rows[:PAGE_SIZE]
+    state = tenancy()
+    return render_template(
+        "organizations/index.html", organizations=organizations, q=q, page=page,
+        has_next=len(rows) > PAGE_SIZE, targets={org.id: state.describe(org) for org in organizations},
+        checks=latest_checks([org.id for org in organizations]), tenancy=state,
+    )
+
+
+def render_detail(form=None, probe=None, status=200):
+    org = g.org
+    state = tenancy()
+    counts, problem = {}, None
+    try:
+        session, route = state.open_session(org)
+        g.tenant_route = route
+        with session:
+            counts = {name: count_or_estimate(session, scoped_select(session, model))
+                      for name, model in (("donors", Donor), ("donations", Donation))}
+    except TenantUnavailable as exc:
+        problem = exc
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.organization_id == org.id)
+                                .order_by(AuditEvent.id.desc()).limit(20)).all()
+    return render_template(
+        "organizations/detail.html", org=org, target=state.describe(org), active=state.uses_dedicated(org),
+        counts=counts, problem=problem, events=events, form=form or DatabaseUrlForm(), probe=probe,
+        clear_form=ClearForm(), check=latest_checks([org.id]).get(org.id), tenancy=state,
+    ), status
+
+
+@bp.get("/organizations/<org_id>")
+def detail():
+    return render_detail()
+
+
+@bp.post("/organizations/<org_id>/database/test")
+@connectivity_test_limit
+def test():
+    form = DatabaseUrlForm()
+    text = (form.database_url.data or "").strip()
+    if text:
+        require_owner()  # viewers may test the stored URL only
+    if not form.validate():
+        abort(400, description="The URL is longer than 2048 characters.")
+    probe = test_connection(g.org, text)
+    if request.accept_mimetypes.best == "application/json":
+        return {"success": True, "data": probe.as_json() | {"hint": probe.hint, "target": probe.target}}
+    # The typed URL is not echoed back: it may hold a password.
+    return render_detail(probe=probe, status=200 if probe.ok else 422)
+
+
+@bp.post("/organizations/<org_id>/database")
+@connectivity_test_limit
+def save():
+    require_owner()
+    form = DatabaseUrlForm()
+    if not form.validate() or not (form.database_url.data or "").strip():
+        flash("Enter a database URL to save, or use Clear to return to shared mode.", "warning")
+        return redirect(url_for("organizations.detail"))
+    try:
+        probe = save_database_url(g.org, form.database_url.data, force=form.force.data)
+    except ChangeRefused as refused:
+        return render_detail(probe=refused.probe, status=422)
+    flash(f"Saved. {g.org.name} now uses {tenancy().describe(g.org).masked}." if probe.ok else
+          f"Saved although the test failed ({probe.code}).", "success" if probe.ok else "warning")
+    return redirect(url_for("organizations.detail"))
+
+
+@bp.route("/organizations/<org_id>/database/clear", methods=["GET", "POST"])
+def clear():
+    require_owner()
+    form = ClearForm()
+    if form.validate_on_submit():
+        if not form.confirm.data:
+            flash("Tick the confirmation to return to shared mode.", "warning")
+        else:
+            clear_database_url(g.org)
+            flash(f"{g.org.name} is back in shared mode: its pages read the main database.", "success")
+            return redirect(url_for("organizations.detail"))
+    return render_template("organizations/clear.html", org=g.org, form=form, target=tenancy().describe(g.org))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine
 
+from app.tenancy.targets import TargetPolicy
 from app.tenancy.urls import mask
 
 APPLICATION_NAME = "tenant-console"
@@ -54,7 +55,8 @@ class Counters:
 
 class EngineRegistry:
     def __init__(self, *, capacity: int, pool_size: int, max_overflow: int,
-                 connect_timeout: int, statement_timeout: float):
+                 connect_timeout: int, statement_timeout: float, policy: TargetPolicy | None = None):
+        self.policy = policy
         self.capacity = max(1, capacity)
         self.pool_size, self.max_overflow = pool_size, max_overflow
         self.connect_timeout, self.statement_timeout = connect_timeout, statement_timeout
@@ -130,10 +132,21 @@ class EngineRegistry:
         return self.capacity * (self.pool_size + self.max_overflow)
 
     def create_engine(self, url: URL) -> Engine:
-        return make_read_only_engine(
+        engine = make_read_only_engine(
             url, pool_size=self.pool_size, max_overflow=self.max_overflow,
             connect_timeout=self.connect_timeout, statement_timeout=self.statement_timeout,
         )
+        if self.policy is not None:
+            policy = self.policy
+
+            @event.listens_for(engine, "do_connect")
+            def _check_target(_dialect, _record, _cargs, cparams):
+                # Every new connection re-checks the target and connects to the address checked.
+                addresses = policy.check(url)
+                if addresses:
+                    cparams["hostaddr"] = addresses[0]
+
+        return engine
 
 
 def make_read_only_engine(url: URL, *, pool_size: int, max_overflow: int,

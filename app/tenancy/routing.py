@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask, abort, current_app, g
 from flask_login import current_user
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app import audit
@@ -17,8 +17,11 @@ from app.extensions import db
 from app.models import Organization
 from app.tenancy.engines import EngineEntry, EngineRegistry, make_read_only_engine
 from app.tenancy.schema import check_schema
+from app.tenancy.targets import DnsFailure, TargetPolicy
 from app.tenancy.scoping import TenantSession
-from app.tenancy.urls import InvalidDatabaseUrl, fernet_for, mask, parse_database_url, resolve_stored
+from app.tenancy.probe import ProbeResult, probe
+from app.tenancy.urls import (InvalidDatabaseUrl, fernet_for, mask, parse_database_url, resolve_stored,
+                              storage_kind)
 
 
 class TenantUnavailable(Exception):
@@ -36,6 +39,13 @@ class Route:
     problem: TenantUnavailable | None = None
 
 
+@dataclass(frozen=True)
+class Target:
+    kind: str  # none | plain | env | encrypted
+    masked: str  # user@host:port/db, "" in shared mode
+    problem: str | None  # why the stored value cannot be used, if it cannot
+
+
 class Tenancy:
     """Per-process state: the registry, and a read-only engine for shared-mode reads."""
 
@@ -43,10 +53,14 @@ class Tenancy:
         cfg = app.config
         self.config = cfg
         self.fernet = fernet_for(cfg["TENANT_URL_ENCRYPTION_KEY"])
+        self.policy = TargetPolicy(
+            main_url=make_url(cfg["SQLALCHEMY_DATABASE_URI"]), allowed_hosts=cfg["TENANT_DB_ALLOWED_HOSTS"],
+            denied_networks=cfg["TENANT_DB_DENIED_NETWORKS"], dns_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
+        )
         self.registry = EngineRegistry(
             capacity=cfg["TENANT_ENGINE_CACHE_SIZE"], pool_size=cfg["TENANT_POOL_SIZE"],
             max_overflow=cfg["TENANT_MAX_OVERFLOW"], connect_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
-            statement_timeout=cfg["TENANT_STATEMENT_TIMEOUT"],
+            statement_timeout=cfg["TENANT_STATEMENT_TIMEOUT"], policy=self.policy,
         )
         self._shared_engine = None
         self.started_at = time.time()
@@ -55,7 +69,6 @@ class Tenancy:
     def shared_engine(self):
         # Created on first use: the main database may not be migrated when the app starts.
         if self._shared_engine is None:
-            from sqlalchemy.engine import make_url
             self._shared_engine = make_read_only_engine(
                 make_url(self.config["SQLALCHEMY_DATABASE_URI"]), pool_size=self.config["TENANT_POOL_SIZE"],
                 max_overflow=self.config["TENANT_MAX_OVERFLOW"],
@@ -73,6 +86,20 @@ class Tenancy:
         """The organization's dedicated URL, resolved from its stored form and validated."""
         text = resolve_stored(org.database_url, self.fernet)
         return parse_database_url(text, allow_sqlite=self.config["ALLOW_SQLITE_TENANTS"])
+
+    def describe(self, org: Organization) -> "Target":
+        """How an organization's URL is stored and where it points, masked, for pages and the API."""
+        kind = storage_kind(org.database_url)
+        if kind == "none":
+            return Target(kind, "", None)
+        try:
+            url = self.dedicated_url(org)
+        except InvalidDatabaseUrl as exc:
+            return Target(kind, "", str(exc))
+        return Target(kind, mask(url), None)
+
+    def probe(self, url: URL) -> ProbeResult:
+        return probe(url, policy=self.policy, connect_timeout=self.config["TENANT_CONNECT_TIMEOUT"])
 
     def uses_dedicated(self, org: Organization) -> bool:
         return bool(self.config["ENABLE_MULTI_DATABASE"] and org.database_url)
@@ -113,6 +140,10 @@ class Tenancy:
         except TenantUnavailable as problem:
             self._remember(org, entry, problem)
             raise
+        except (InvalidDatabaseUrl, DnsFailure) as exc:  # the target check on connect
+            problem = TenantUnavailable(exc.code, str(exc), "Correct the organization's database URL.")
+            self._remember(org, entry, problem)
+            raise problem from None
         except (DBAPIError, SQLAlchemyError) as exc:
             problem = TenantUnavailable(
                 "unreachable", f"The dedicated database {entry.masked} could not be reached ({_reason(exc)}).",

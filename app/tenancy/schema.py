@@ -57,14 +57,19 @@ def known_revisions() -> frozenset[str]:
 
 
 def check_schema(connection: Connection) -> SchemaStatus:
-    head = head_revision()
     try:
         with connection.begin_nested() if connection.in_transaction() else connection.begin():
             revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except DBAPIError as exc:
         if _is_missing_table(exc):
-            return SchemaStatus("schema_missing", None, head)
+            return status_for(None)
         raise
+    return status_for(revision)
+
+
+def status_for(revision: str | None) -> SchemaStatus:
+    """Where a database's Alembic revision stands against the code's head."""
+    head = head_revision()
     if revision is None:
         return SchemaStatus("schema_missing", None, head)
     if revision == head:

@@ -1,4 +1,5 @@
 """Real headless Chromium (Debian's) driven by Playwright, against the app served on 127.0.0.1."""
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -7,6 +8,8 @@ import pytest
 from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# README_SCREENSHOTS=1 also refreshes the screenshots the README shows.
+README_SHOTS = Path(__file__).resolve().parents[2] / "static" / "screenshots"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -51,9 +54,12 @@ def page(browser, request):
 def shot(page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str) -> Path:
+    def take(name: str, readme: bool = False) -> Path:
         path = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        if readme and os.environ.get("README_SCREENSHOTS") == "1":
+            README_SHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, README_SHOTS / path.name)
         return path
 
     return take

@@ -16,10 +16,9 @@ DONOR_IDS = re.compile(r'data-donor-id="([^"]+)"')
 
 
 def tenant_routes(app) -> list[str]:
-    """Every GET route under /organizations/<org_id>/ that needs nothing but the org id."""
+    """Every donor-side page that lists donors and needs nothing but the org id."""
     return sorted(rule.rule for rule in app.url_map.iter_rules()
-                  if "org_id" in rule.arguments and rule.arguments == {"org_id"} and "GET" in rule.methods
-                  and rule.rule != "/organizations/<org_id>")
+                  if rule.endpoint.startswith("donors.") and rule.arguments == {"org_id"} and "GET" in rule.methods)
 
 
 def donor_ids_on(client, org_id: str, route: str = "/organizations/<org_id>/donors") -> set[str]:

@@ -1,0 +1,97 @@
+"""Changing where an organization's data lives: test, save, clear. Used by the pages and the API.
+
+Every change and every test writes an audit event with masked targets only.
+"""
+from flask_login import current_user
+from sqlalchemy.engine import URL
+
+from app import audit
+from app.extensions import db
+from app.models import Organization
+from app.tenancy.probe import ProbeResult, result
+from app.tenancy.routing import tenancy
+from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, seal
+
+# A failed connectivity test may be overridden by an owner; a bad or forbidden URL may not.
+NOT_FORCEABLE = {"invalid_url", "forbidden_target"}
+
+
+class ChangeRefused(Exception):
+    def __init__(self, probe: ProbeResult):
+        super().__init__(probe.message)
+        self.probe = probe
+
+
+def _stored_url(org: Organization) -> URL | None:
+    if not org.database_url:
+        return None
+    try:
+        return tenancy().dedicated_url(org)
+    except InvalidDatabaseUrl:
+        return None
+
+
+def candidate_url(org: Organization, text: str) -> URL:
+    """Parse the edited URL; a blank password keeps the stored one for the same user and host."""
+    url = parse_database_url(text, allow_sqlite=tenancy().config["ALLOW_SQLITE_TENANTS"])
+    stored = _stored_url(org)
+    if (not url.password and stored is not None and stored.password and url.username == stored.username
+            and (url.host or "").lower() == (stored.host or "").lower()):
+        url = url.set(password=stored.password)
+    return url
+
+
+def test_connection(org: Organization, text: str | None) -> ProbeResult:
+    """Test the URL given, or the stored one when text is blank. Audited, never saved."""
+    try:
+        if text and text.strip():
+            url = candidate_url(org, text)
+        elif org.database_url:
+            url = tenancy().dedicated_url(org)
+        else:
+            outcome = result("invalid_url", "Shared mode has no dedicated URL to test; enter one.")
+            audit.record("database.test", org_id=org.id, outcome=outcome.code, detail="shared")
+            return outcome
+    except InvalidDatabaseUrl as exc:
+        outcome = result(exc.code, str(exc))
+    else:
+        outcome = tenancy().probe(url)
+    audit.record("database.test", org_id=org.id, outcome=outcome.code, detail=_detail(outcome))
+    return outcome
+
+
+def save_database_url(org: Organization, text: str, *, force: bool = False) -> ProbeResult:
+    """Test, then store (encrypted when a key is set). Raises ChangeRefused; nothing is written then."""
+    old = tenancy().describe(org).masked or "shared"
+    try:
+        url = candidate_url(org, text)
+    except InvalidDatabaseUrl as exc:
+        outcome = result(exc.code, str(exc))
+    else:
+        outcome = tenancy().probe(url)
+    forced = force and current_user.is_owner and outcome.code not in NOT_FORCEABLE
+    if not outcome.ok and not forced:
+        audit.record("database.save", org_id=org.id, outcome=outcome.code, detail=f"refused: {old} -> {_target(outcome)}")
+        raise ChangeRefused(outcome)
+    org.database_url = seal(render(url), tenancy().fernet)
+    db.session.commit()
+    tenancy().registry.release(org.id)
+    note = " (saved although the test failed)" if not outcome.ok else ""
+    audit.record("database.save", org_id=org.id, outcome=outcome.code, detail=f"{old} -> {mask(url)}{note}")
+    return outcome
+
+
+def clear_database_url(org: Organization) -> None:
+    old = tenancy().describe(org).masked or "shared"
+    org.database_url = None
+    db.session.commit()
+    tenancy().registry.release(org.id)
+    audit.record("database.clear", org_id=org.id, detail=f"{old} -> shared")
+
+
+def _target(outcome: ProbeResult) -> str:
+    return outcome.target or "(invalid URL)"
+
+
+def _detail(outcome: ProbeResult) -> str:
+    return f"{_target(outcome)}: {outcome.message}"

@@ -1,0 +1,150 @@
+"""The connectivity test: one bounded attempt, classified into a code a person can act on.
+
+Never raw driver text, never the password: each code has its own message and a hint at
+the field that is most likely wrong.
+"""
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+
+import psycopg
+from sqlalchemy.engine import URL
+
+from app.tenancy.schema import status_for
+from app.tenancy.targets import DnsFailure, TargetPolicy
+from app.tenancy.urls import InvalidDatabaseUrl, mask
+
+PROBE_STATEMENT_TIMEOUT_MS = 3000
+
+MESSAGES = {
+    "ok": ("Connected.", ""),
+    "invalid_url": ("The URL is not valid.", "Check the URL's format: postgresql://user:password@host:port/database."),
+    "forbidden_target": ("That target is not allowed.", "Point the organization at its own database."),
+    "dns_failure": ("The host name could not be resolved.", "Check the host part of the URL."),
+    "refused": ("The server refused the connection: nothing is listening there.", "Check the host and the port."),
+    "timeout": ("The server did not answer in time.",
+                "Check the host and port, and that a firewall lets the console reach the database."),
+    "ssl_failed": ("The encrypted (TLS) connection could not be set up.",
+                   "Check sslmode, and that the server supports TLS."),
+    "auth_failed": ("The server rejected the user name or password.", "Check the user and the password."),
+    "database_missing": ("The server has no database by that name.", "Check the database name after the last /."),
+    "permission_denied": ("The user is not allowed to connect to or read this database.",
+                          "Grant the user CONNECT on the database and SELECT on its tables."),
+    "unknown": ("The connection failed for an unexpected reason.", "Check the database server's log."),
+}
+
+
+@dataclass
+class ProbeResult:
+    code: str
+    message: str
+    hint: str = ""
+    latency_ms: float | None = None
+    server_version: str | None = None
+    schema_revision: str | None = None
+    target: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code == "ok"
+
+    def as_json(self) -> dict:
+        return {"ok": self.ok, "code": self.code, "message": self.message, "latencyMs": self.latency_ms,
+                "serverVersion": self.server_version, "schemaRevision": self.schema_revision}
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"ok": self.ok}
+
+
+def result(code: str, message: str | None = None, hint: str | None = None, **extra) -> ProbeResult:
+    default_message, default_hint = MESSAGES.get(code, MESSAGES["unknown"])
+    return ProbeResult(code=code, message=message or default_message, hint=hint if hint is not None else default_hint,
+                       **extra)
+
+
+def classify(exc: Exception) -> str:
+    """SQLSTATE first, then the message: connection failures often carry no SQLSTATE."""
+    by_state = {"28P01": "auth_failed", "28000": "auth_failed", "3D000": "database_missing",
+                "42P01": "schema_missing", "42501": "permission_denied", "57014": "timeout"}
+    state = getattr(exc, "sqlstate", None)
+    if state in by_state:
+        return by_state[state]
+    text = str(exc).lower()
+    if 'role "' in text and "does not exist" in text:
+        return "auth_failed"
+    for needle, code in (
+        ("timeout expired", "timeout"), ("timed out", "timeout"), ("connection refused", "refused"),
+        ("could not translate host name", "dns_failure"), ("name or service not known", "dns_failure"),
+        ("password authentication failed", "auth_failed"), ("no password supplied", "auth_failed"),
+        ("authentication failed", "auth_failed"), ("pg_hba.conf", "auth_failed"),
+        ("ssl", "ssl_failed"), ("does not exist", "database_missing"),
+        ("unable to open database file", "database_missing"), ("permission denied", "permission_denied"),
+    ):
+        if needle in text:
+            return code
+    return "unknown"
+
+
+def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResult:
+    """Connect once to url, read its version and schema revision; bounded in time."""
+    target = mask(url)
+    started = time.monotonic()
+    try:
+        addresses = policy.check(url)
+    except InvalidDatabaseUrl as exc:
+        return result(exc.code, str(exc), target=target)
+    except DnsFailure as exc:
+        return result("dns_failure", str(exc), target=target)
+    try:
+        if url.get_backend_name() == "sqlite":
+            version, revision = _read_sqlite(url)
+        else:
+            version, revision = _read_postgres(url, addresses, connect_timeout)
+    except (psycopg.Error, sqlite3.Error) as exc:
+        code = classify(exc)
+        message = None
+        if code == "timeout":
+            message = f"The server did not answer within {connect_timeout} s."
+        return result(code, message, target=target, latency_ms=_ms(started))
+    latency = _ms(started)
+    status = status_for(revision)
+    extra = {"target": target, "latency_ms": latency, "server_version": version, "schema_revision": revision}
+    if not status.ok:
+        return result(status.code, status.message, status.hint, **extra)
+    return result("ok", "Connected; the schema is at head.", "", **extra)
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def _read_postgres(url: URL, addresses: list[str], connect_timeout: int) -> tuple[str, str | None]:
+    params = {
+        "host": url.host, "port": url.port or 5432, "dbname": url.database, "user": url.username,
+        "password": url.password, "connect_timeout": connect_timeout, "application_name": "tenant-console-probe",
+        "options": f"-c statement_timeout={PROBE_STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on",
+        **{key: value for key, value in url.query.items()},
+    }
+    if addresses:
+        params["hostaddr"] = addresses[0]
+    params = {key: value for key, value in params.items() if value is not None}
+    with psycopg.connect(**params, autocommit=True) as conn:
+        version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]
+        try:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return version, None
+    return version, row[0] if row else None
+
+
+def _read_sqlite(url: URL) -> tuple[str, str | None]:
+    with sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=2) as conn:
+        version = "SQLite " + sqlite3.sqlite_version
+        try:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return version, None
+            raise
+    return version, row[0] if row else None
+

@@ -1,0 +1,102 @@
+"""Where a tenant URL may point: checked when it is saved and again on every new connection.
+
+Always forbidden: the console's own main database (clear the URL instead) and link-local
+or cloud-metadata addresses. TENANT_DB_ALLOWED_HOSTS and TENANT_DB_DENIED_NETWORKS let an
+operator restrict further. Host names are resolved here, with a deadline, and the
+connection is then made to the address that was checked (so DNS cannot change the answer
+between the check and the connect).
+"""
+import ipaddress
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from app.tenancy.urls import ForbiddenTarget
+
+METADATA_ADDRESSES = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("169.254.169.254")}
+_resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
+
+
+class DnsFailure(Exception):
+    code = "dns_failure"
+
+
+def parse_networks(text: str) -> list[ipaddress._BaseNetwork]:
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in (text or "").split(",") if part.strip()]
+
+
+def parse_hosts(text: str) -> list[str]:
+    return [part.strip().lower() for part in (text or "").split(",") if part.strip()]
+
+
+def resolve(host: str, port: int, timeout: float) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    future = _resolver.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+    try:
+        infos = future.result(timeout=timeout)
+    except FutureTimeout:
+        raise DnsFailure(f"The host name {host} could not be resolved in {timeout:g} s.") from None
+    except OSError:
+        raise DnsFailure(f"The host name {host} could not be resolved.") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise DnsFailure(f"The host name {host} has no address.")
+    return addresses
+
+
+class TargetPolicy:
+    def __init__(self, *, main_url: URL, allowed_hosts: str = "", denied_networks: str = "", dns_timeout: float = 5):
+        self.main_url = main_url
+        self.allowed_hosts = parse_hosts(allowed_hosts)
+        self.denied_networks = parse_networks(denied_networks)
+        self.dns_timeout = dns_timeout
+        self._main_addresses: list[str] | None = None
+
+    def check(self, url: URL) -> list[str]:
+        """The addresses to connect to; raises ForbiddenTarget or DnsFailure."""
+        if url.get_backend_name() == "sqlite":
+            if self.main_url.get_backend_name() == "sqlite" and _same_file(url.database, self.main_url.database):
+                raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
+            return []
+        host = (url.host or "").lower()
+        if self.allowed_hosts and not any(_host_matches(host, allowed) for allowed in self.allowed_hosts):
+            raise ForbiddenTarget(f"The host {host} is not in TENANT_DB_ALLOWED_HOSTS.")
+        addresses = resolve(host, url.port or 5432, self.dns_timeout)
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%")[0])
+            if address.is_link_local or address in METADATA_ADDRESSES:
+                raise ForbiddenTarget(f"The host {host} is a link-local or cloud-metadata address.")
+            if any(address in network for network in self.denied_networks):
+                raise ForbiddenTarget(f"The host {host} is in TENANT_DB_DENIED_NETWORKS.")
+        if self._is_main(url, addresses):
+            raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
+        return addresses
+
+    def _is_main(self, url: URL, addresses: list[str]) -> bool:
+        main = self.main_url
+        if main.get_backend_name() != "postgresql" or url.database != main.database:
+            return False
+        if (url.port or 5432) != (main.port or 5432):
+            return False
+        if self._main_addresses is None:
+            try:
+                self._main_addresses = resolve(main.host or "127.0.0.1", main.port or 5432, self.dns_timeout)
+            except DnsFailure:
+                self._main_addresses = []
+        return (url.host or "").lower() == (main.host or "").lower() or bool(set(addresses) & set(self._main_addresses))
+
+
+def _host_matches(host: str, allowed: str) -> bool:
+    if allowed.startswith("*."):
+        return host.endswith(allowed[1:])
+    return host == allowed
+
+
+def _same_file(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and Path(a).resolve() == Path(b).resolve()

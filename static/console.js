@@ -1,0 +1,46 @@
+// Test connection without reloading the page, so the URL typed stays in the field.
+// Without JavaScript the button posts the form and the server renders the result.
+(function () {
+  const form = document.getElementById("database-form");
+  const button = document.querySelector("[data-testid=test-button]");
+  const box = document.getElementById("probe-result");
+  if (!form || !button || !box) return;
+  button.addEventListener("click", async function (event) {
+    event.preventDefault();
+    button.disabled = true;
+    box.className = "";
+    box.textContent = "Testing…";
+    try {
+      const response = await fetch(button.formAction, {
+        method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      const body = await response.json();
+      const data = body.data || { ok: false, code: body.error.code, message: body.error.message };
+      const alert = document.createElement("div");
+      alert.className = "alert mb-3 " + (data.ok ? "alert-success" : "alert-danger");
+      alert.setAttribute("role", "status");
+      const code = document.createElement("span");
+      code.className = "badge text-bg-dark me-1";
+      code.dataset.testid = "probe-code";
+      code.textContent = data.code;
+      const message = document.createElement("span");
+      message.dataset.testid = "probe-message";
+      message.textContent = data.message;
+      alert.append(code, message);
+      const details = data.ok ? [data.serverVersion, data.latencyMs + " ms", "schema " + data.schemaRevision].join(" · ") : data.hint;
+      if (details) {
+        const small = document.createElement("div");
+        small.className = "small mt-1";
+        small.dataset.testid = "probe-hint";
+        small.textContent = details;
+        alert.append(small);
+      }
+      box.replaceChildren(alert);
+    } catch (error) {
+      box.textContent = "The test could not be run: " + error;
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();
