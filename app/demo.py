@@ -68,10 +68,14 @@ def donor_batches(org_id: str, count: int, campaigns: list[tuple], pools: DemoPo
         prefs.append((_uuid(rng), org_id, donor_id, rng.random() < 0.6, rng.random() < 0.2,
                       rng.random() < 0.4, rng.random() < 0.1, rng.choice(FREQUENCIES)))
         for _ in range(rng.choice((1, 2, 3, 3, 4, 5))):
-            campaign = rng.choice(campaigns)[0] if rng.random() < 0.7 else None
             amount = Decimal(round(rng.lognormvariate(3.7, 0.9), 2)).quantize(Decimal("0.01"))
-            gifts.append((_uuid(rng), org_id, donor_id, campaign, max(amount, Decimal("1.00")), "USD",
-                          TODAY - timedelta(days=rng.randint(0, 1460)), rng.choice(METHODS)))
+            if rng.random() < 0.7:  # a campaign gift falls within the campaign's dates
+                campaign = rng.choice(campaigns)
+                campaign_id, day = campaign[0], campaign[4] + timedelta(days=rng.randint(0, 90))
+            else:
+                campaign_id, day = None, TODAY - timedelta(days=rng.randint(0, 1460))
+            gifts.append((_uuid(rng), org_id, donor_id, campaign_id, max(amount, Decimal("1.00")), "USD",
+                          min(day, TODAY), rng.choice(METHODS)))
         if len(donors) >= BATCH:
             yield donors, prefs, gifts
             donors, prefs, gifts = [], [], []

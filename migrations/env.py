@@ -27,9 +27,18 @@ def process_revision_directives(context, revision, directives):
         logger.info("No changes in schema detected.")
 
 
+# PostgreSQL-only expression indexes, created by their migration rather than the models.
+MIGRATION_ONLY_INDEXES = {"ix_Donor_org_email_prefix", "ix_Donor_org_name_trgm"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
+
+
 def run(connection) -> None:
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("include_object", include_object)
     context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
     with context.begin_transaction():
         context.run_migrations()

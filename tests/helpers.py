@@ -74,3 +74,12 @@ def login(client, email: str, password: str = PASSWORD):
     page = client.get("/login")
     return client.post("/login", data={"email": email, "password": password,
                                        "csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+def add_campaign_with_gift(url: str, org_id: str, donor_id: str, campaign_id: str, amount: str = "25.00") -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute('INSERT INTO "Campaign" (id, "organizationId", name, goal) VALUES (%s, %s, %s, 1000)',
+                     (campaign_id, org_id, f"Campaign {campaign_id}"))
+        conn.execute('INSERT INTO "Donation" (id, "organizationId", "donorId", "campaignId", amount, date) '
+                     "VALUES (%s, %s, %s, %s, %s, '2026-03-01')",
+                     (f"gift-{campaign_id}", org_id, donor_id, campaign_id, amount))

@@ -1,17 +1,69 @@
-from flask import g, render_template
+"""Read-only donor pages: GET only, on the organization's read-only tenant session."""
+from flask import Response, abort, g, render_template, request, stream_with_context
 
+from app import audit
 from app.donors import bp
+from app.donors.browse import (BadRequest, campaign_choices, campaign_summaries, donor_page, gift_page,
+                               preferences, yearly_totals)
+from app.donors.export import donor_csv
+from app.donors.forms import DonorListForm
+from app.errors.handlers import error_response
 from app.models import Donor
 from app.tenancy.routing import use_tenant
-from app.tenancy.scoping import scoped_select
-
-PAGE_SIZE = 50
 
 bp.before_request(use_tenant)
 
 
+def list_form() -> DonorListForm:
+    form = DonorListForm(request.args)
+    problem = form.problem()
+    if problem:
+        abort(400, description=problem)
+    return form
+
+
+@bp.errorhandler(BadRequest)
+def bad_request(exc: BadRequest):
+    return error_response(400, "Bad Request", str(exc))
+
+
 @bp.get("/organizations/<org_id>/donors")
 def index():
-    stmt = scoped_select(g.tenant, Donor).order_by(Donor.last_name, Donor.id).limit(PAGE_SIZE)
-    donors = g.tenant.scalars(stmt).all()
-    return render_template("donors/index.html", donors=donors)
+    form = list_form()
+    filters = form.filters()
+    page = donor_page(g.tenant, filters, form.cursor.data)
+    return render_template("donors/index.html", form=form, filters=filters, page=page,
+                           campaigns=campaign_choices(g.tenant))
+
+
+@bp.get("/organizations/<org_id>/donors.csv")
+def export():
+    filters = list_form().filters()
+    audit.record("donors.export", org_id=g.org.id, detail=f"{g.tenant_route.target}; filters {filters or 'none'}")
+    session = g.tenant
+
+    def stream():
+        try:
+            yield from donor_csv(session, filters)
+        finally:  # end the read transaction as soon as the last row is out, not when the client hangs up
+            session.close()
+
+    response = Response(stream_with_context(stream()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{g.org.id}-donors.csv"'
+    return response
+
+
+@bp.get("/organizations/<org_id>/donors/<donor_id>")
+def detail(donor_id: str):
+    donor = g.tenant.get(Donor, donor_id)  # the session's scope makes another organization's donor a 404 too
+    if donor is None:
+        abort(404, description="Donor not found")
+    return render_template(
+        "donors/detail.html", donor=donor, preference=preferences(g.tenant, donor.id),
+        gifts=gift_page(g.tenant, donor.id, request.args.get("cursor")), years=yearly_totals(g.tenant, donor.id),
+    )
+
+
+@bp.get("/organizations/<org_id>/campaigns")
+def campaigns():
+    return render_template("donors/campaigns.html", campaigns=campaign_summaries(g.tenant))

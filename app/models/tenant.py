@@ -6,7 +6,7 @@ every index leads with it so that filter is always the cheap part.
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, Text, func
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -32,6 +32,8 @@ class Donor(db.Model):
         Index("ix_Donor_org_lastName", "organizationId", "lastName", "id"),
         Index("ix_Donor_org_createdAt", "organizationId", "createdAt", "id"),
         Index("ix_Donor_org_email", "organizationId", "email"),
+        Index("ix_Donor_org_lifetimeTotal", "organizationId", "lifetimeTotal", "id"),
+        Index("ix_Donor_org_lastGiftDate", "organizationId", "lastGiftDate"),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -48,6 +50,10 @@ class Donor(db.Model):
     country: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # Maintained by triggers on "Donation" (migration d2b8e61f4c07); never written by the console.
+    lifetime_total: Mapped[Decimal] = mapped_column("lifetimeTotal", Numeric(14, 2), nullable=False, server_default="0")
+    gift_count: Mapped[int] = mapped_column("giftCount", Integer, nullable=False, server_default="0")
+    last_gift_date: Mapped[date | None] = mapped_column("lastGiftDate", Date)
 
     @property
     def full_name(self) -> str:

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.helpers import add_admin, add_donors, add_org, login
+from tests.helpers import add_admin, add_campaign_with_gift, add_donors, add_org, login
 
 
 @pytest.fixture
@@ -25,6 +25,10 @@ def world(make_app, databases):
             "c_leftover": add_donors(databases["main"], "org-c", ["Stale"], prefix="org-c-main"),
             "b_decoy": add_donors(databases["tenant_a"], "org-b", ["Decoy"], prefix="org-b-tenant"),
         }
+        for key, org, url in (("a", "org-a", databases["tenant_a"]), ("c", "org-c", databases["tenant_a"]),
+                              ("b", "org-b", databases["main"]), ("b_decoy", "org-b", databases["tenant_a"]),
+                              ("a_leftover", "org-a", databases["main"])):
+            add_campaign_with_gift(url, org, rows[key][0], f"camp-{key}")
         client = app.test_client()
         login(client, "owner@example.org")
         return app, client, rows

@@ -15,10 +15,12 @@ from tests.pgserver import free_port, wait_for
 DONOR_IDS = re.compile(r'data-donor-id="([^"]+)"')
 
 
+CAMPAIGN_IDS = re.compile(r'data-campaign-id="([^"]+)"')
+
+
 def tenant_routes(app) -> list[str]:
-    """Every donor-side page that lists donors and needs nothing but the org id."""
-    return sorted(rule.rule for rule in app.url_map.iter_rules()
-                  if rule.endpoint.startswith("donors.") and rule.arguments == {"org_id"} and "GET" in rule.methods)
+    """Every page that reads tenant data: the donors blueprint's routes."""
+    return sorted(rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("donors."))
 
 
 def donor_ids_on(client, org_id: str, route: str = "/organizations/<org_id>/donors") -> set[str]:
@@ -27,15 +29,33 @@ def donor_ids_on(client, org_id: str, route: str = "/organizations/<org_id>/dono
     return set(DONOR_IDS.findall(response.get_data(as_text=True)))
 
 
-def test_tenant_routes_are_found(make_app):
-    assert "/organizations/<org_id>/donors" in tenant_routes(make_app())
+def visible_on(client, route: str, org_id: str, rows: dict) -> set[str]:
+    """What one organization sees on a route: donor ids, or campaign ids on the campaigns page."""
+    path = route.replace("<org_id>", org_id)
+    if "<donor_id>" in route:  # every donor anywhere, tried through this organization
+        all_ids = {d for ids in rows.values() for d in ids}
+        return {d for d in all_ids if client.get(path.replace("<donor_id>", d)).status_code == 200}
+    response = client.get(path)
+    assert response.status_code == 200, route
+    text = response.get_data(as_text=True)
+    if route.endswith(".csv"):
+        return {line.split(",", 1)[0] for line in text.splitlines()[1:]}
+    if route.endswith("/campaigns"):
+        return set(CAMPAIGN_IDS.findall(text))
+    return set(DONOR_IDS.findall(text))
+
+
+def test_tenant_routes_are_all_covered(make_app):
+    assert tenant_routes(make_app()) == ["/organizations/<org_id>/campaigns", "/organizations/<org_id>/donors",
+                                         "/organizations/<org_id>/donors.csv", "/organizations/<org_id>/donors/<donor_id>"]
 
 
 @pytest.mark.parametrize("org, expected", [("org-a", "a"), ("org-b", "b"), ("org-c", "c")])
-def test_each_organization_sees_only_its_own_donors_on_every_route(world, org, expected):
+def test_each_organization_sees_only_its_own_rows_on_every_route(world, org, expected):
     app, client, rows = world()
     for route in tenant_routes(app):
-        assert donor_ids_on(client, org, route) == set(rows[expected]), route
+        wanted = {f"camp-{expected}"} if route.endswith("/campaigns") else set(rows[expected])
+        assert visible_on(client, route, org, rows) == wanted, route
 
 
 def test_pages_say_which_database_served_them(world, databases):
