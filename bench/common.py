@@ -64,7 +64,7 @@ def free_port() -> int:
 @contextmanager
 def gunicorn(env_overrides: dict, workers: int = 2, threads: int = 4):
     port = free_port()
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY=secrets.token_urlsafe(48), **env_overrides)
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48), **env_overrides}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--threads", str(threads), "--log-level", "warning", "wsgi:app"],
@@ -106,8 +106,15 @@ class Client:
         headers = dict(headers or {})
         if self.cookie:
             headers["Cookie"] = self.cookie
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # The server closed an idle keep-alive connection: open a new one, once.
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
         data = response.read().decode()
         for value in response.headers.get_all("Set-Cookie") or []:
             if value.startswith("session="):

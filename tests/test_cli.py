@@ -83,6 +83,12 @@ def test_demo_data_is_deterministic_and_uses_copy(runner, app, make_app, databas
     loaded = counts(app, "org_hope")
     assert loaded["Donor"] == loaded["DonorPreference"] == 300 and loaded["Campaign"] == 5
     assert 600 < loaded["Donation"] < 1200  # about three gifts per donor
+    # The loader writes each donor's stats itself; they equal what the triggers would compute.
+    assert sql(databases["main"], """
+        SELECT count(*) FROM "Donor" d WHERE "lifetimeTotal" IS DISTINCT FROM
+          (SELECT sum(amount) FROM "Donation" x WHERE x."donorId" = d.id)
+          OR "giftCount" <> (SELECT count(*) FROM "Donation" x WHERE x."donorId" = d.id)
+          OR "lastGiftDate" IS DISTINCT FROM (SELECT max(date) FROM "Donation" x WHERE x."donorId" = d.id)""") == [(0,)]
     first = sql(databases["main"], FIRST_DONORS)
     again = runner.invoke(args=["demo-data", "--donors", "300"])
     assert "skipped" in again.output and counts(app, "org_hope") == loaded

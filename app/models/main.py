@@ -49,7 +49,7 @@ class AdminUser(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column("lastLoginAt", DateTime(timezone=True))
 
     scoped_organizations: Mapped[list["AdminOrganization"]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
+        cascade="all, delete-orphan", lazy="joined"  # one query per request loads the admin and its scope
     )
 
     @property

@@ -6,6 +6,10 @@ the database itself whenever "Donation" changes, whoever writes it (the platform
 guide's SQL, a COPY): statement-level triggers with transition tables on PostgreSQL, so
 a bulk COPY costs one aggregated UPDATE per statement; row triggers on SQLite.
 
+A bulk loader that writes donors with their stats already computed (demo-data, tenant
+moves copying rows verbatim) sets `SET LOCAL donor_stats.skip = 'on'` in its own
+transaction, so the stats are not counted twice.
+
 Revision ID: d2b8e61f4c07
 Revises: a7d31f0c9b42
 Create Date: 2026-11-27 16:20:00
@@ -32,6 +36,9 @@ def pg_recompute(source: str) -> str:
 def pg_function(name: str, body: str) -> str:
     return f"""CREATE OR REPLACE FUNCTION "{name}"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  IF current_setting('donor_stats.skip', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
 {body}
   RETURN NULL;
 END $$;"""

@@ -1,0 +1,219 @@
+"""Donor browsing benchmark: pages at 1,000,000 donors per organization, against their raw SQL.
+
+    .venv/bin/python -m bench.donors [--donors 1000000] [--orgs 5] [--requests 200] [--keep | --database NAME]
+
+One PostgreSQL database holds ORGS x DONORS donors (about 3 donations each), loaded by
+`flask demo-data` (its COPY path), two organizations at a time. The app is served by
+gunicorn; one client requests each page REQUESTS times and reports p50/p95. In the same
+run, the SQL each page issued on the tenant database (captured from the app itself) is
+replayed through raw psycopg and timed, so the pages are judged by ratios:
+  - each page's p50 <= 3 x its raw SQL p50 + 5 ms;
+  - the page 10,000 pages deep (reached by following rel=next) within 1.5 x the first page;
+  - the same deep page the Django-admin way (OFFSET + COUNT(*)), for contrast;
+  - a CSV export of one organization's donors with the worker's peak RSS under 150 MB.
+--keep leaves the loaded database for another run with --database NAME.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+import psycopg
+
+from bench.common import PASSWORD, ROOT, Client, Databases, admin_sql, db_url, gunicorn, percentile
+
+ORG = "bench-org-{}"
+DEEP_PAGES = 10_000
+
+
+def load(database: str, donors: int, orgs: int) -> None:
+    env = dict(os.environ, APP_ENV="testing", DATABASE_URL=db_url(database))
+
+    def one(n: int) -> None:
+        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "demo-data", "--donors", str(donors),
+                        "--org", ORG.format(n), "--seed", str(n)], cwd=ROOT, env=env, check=True)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two cores: two loaders at a time
+        list(pool.map(one, range(1, orgs + 1)))
+    with psycopg.connect(db_url(database), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    print(f"loaded {orgs} x {donors:,} donors in {time.monotonic() - started:.0f} s")
+
+
+def add_admin(database: str) -> None:
+    from argon2 import PasswordHasher
+
+    with psycopg.connect(db_url(database)) as conn:
+        conn.execute("""INSERT INTO "AdminUser" (email, "passwordHash", role) VALUES ('bench@example.org', %s, 'owner')
+                        ON CONFLICT (email) DO NOTHING""", (PasswordHasher().hash(PASSWORD),))
+
+
+def timed(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def capture_sql(database: str, secret: str, path: str) -> list[tuple[str, dict]]:
+    """The statements the app sends to the tenant engine for one request of path."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from app import create_app
+    from config import TestingConfig
+
+    app = create_app(TestingConfig, DATABASE_URL=db_url(database), SECRET_KEY=secret, WTF_CSRF_ENABLED=False)
+    captured = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        if conn.engine is app.extensions["tenancy"].shared_engine:
+            captured.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        client = app.test_client()
+        client.post("/login", data={"email": "bench@example.org", "password": PASSWORD})
+        client.get(path)  # warm (pre-ping, schema check)
+        captured.clear()
+        response = client.get(path)
+        assert response.status_code == 200, response.status_code
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+        app.extensions["tenancy"].dispose()
+    return [(s, p) for s, p in captured if not s.strip().lower().startswith("select 1")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--donors", type=int, default=1_000_000)
+    parser.add_argument("--orgs", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--database")
+    args = parser.parse_args()
+    dbs = None
+    if args.database:
+        database = args.database
+    else:
+        dbs = Databases("donors")
+        database = dbs.create("main")
+        load(database, args.donors, args.orgs)
+    secret = "bench-secret-key-" + "x" * 40
+    try:
+        add_admin(database)
+        run(database, args, secret)
+    finally:
+        if dbs and not args.keep:
+            dbs.drop_all()
+        elif dbs:
+            print(f"kept: --database {database} (drop it with: dropdb -h 127.0.0.1 -U postgres {database})")
+            for name in dbs.names:
+                if name != database:
+                    admin_sql(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def run(database: str, args, secret: str) -> None:
+    org = ORG.format(1)
+    url = db_url(database)
+    with psycopg.connect(url) as conn:
+        sample = conn.execute("""SELECT id, email, "lastName" FROM "Donor" WHERE "organizationId" = %s
+                                 ORDER BY id LIMIT 1 OFFSET 777""", (org,)).fetchone()
+        total = conn.execute('SELECT count(*) FROM "Donor" WHERE "organizationId" = %s', (org,)).fetchone()[0]
+    deep_pages = min(DEEP_PAGES, total // 50 - 1)
+    donor_id, email, last_name = sample
+    prefix, fragment = email[:6], last_name[1:4].lower()
+    base = f"/organizations/{org}"
+    env = {"DATABASE_URL": url, "SECRET_KEY": secret, "TENANT_STATEMENT_TIMEOUT": "60"}
+    with gunicorn(env, workers=1, threads=4) as port:
+        client = Client(port, "bench@example.org")
+        started = time.monotonic()
+        path, deep = f"{base}/donors", None
+        for _ in range(deep_pages):
+            status, body = client.get(path)
+            assert status == 200, status
+            match = re.search(r'rel="next" href="([^"]+)"', body)
+            path = match.group(1).replace("&amp;", "&")
+        deep = path
+        walk = time.monotonic() - started
+        pages = {
+            "first page": f"{base}/donors",
+            "deep page (by cursors)": deep,
+            "email prefix search": f"{base}/donors?q={quote(prefix)}",
+            "name substring search": f"{base}/donors?q={quote(fragment)}",
+            "donor detail": f"{base}/donors/{donor_id}",
+            "campaigns": f"{base}/campaigns",
+        }
+        results = {}
+        for name, page_path in pages.items():
+            client.get(page_path)  # warm
+            lat = timed(lambda p=page_path: client.get(p), args.requests)
+            statements = capture_sql(database, secret, page_path)
+            with psycopg.connect(url, autocommit=True) as conn:
+                def replay():
+                    for statement, params in statements:
+                        conn.execute(statement, params).fetchall()
+                replay()
+                raw = timed(replay, args.requests)
+            results[name] = (percentile(lat, 50), percentile(lat, 95), percentile(raw, 50), len(statements))
+        csv_rss = export_rss(port, client, f"{base}/donors.csv")
+    print(f"{org}: {total:,} donors; deep page = page {deep_pages + 1:,}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        offset = deep_pages * 50
+
+        def django_way():
+            conn.execute('SELECT count(*) FROM "Donor" WHERE "organizationId" = %s', (org,)).fetchone()
+            conn.execute("""SELECT * FROM "Donor" WHERE "organizationId" = %s ORDER BY "lastName", id
+                            LIMIT 50 OFFSET %s""", (org, offset)).fetchall()
+        django = timed(django_way, max(5, args.requests // 20))
+    report(results, walk, deep_pages, django, csv_rss)
+
+
+def export_rss(port: int, client: Client, path: str) -> tuple[int, int, int, float]:
+    """(rows, worker peak RSS before, after, seconds): VmHWM of the gunicorn worker serving it."""
+    workers = subprocess.run(["pgrep", "-f", f"gunicorn --bind 127.0.0.1:{port}"], capture_output=True, text=True)
+    pids = [int(p) for p in workers.stdout.split()]
+    def peak():
+        values = []
+        for pid in pids:
+            try:
+                status = open(f"/proc/{pid}/status").read()
+                values.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) // 1024)
+            except (OSError, AttributeError):
+                pass
+        return max(values)
+    before = peak()
+    started = time.monotonic()
+    status, body = client.get(path)
+    seconds = time.monotonic() - started
+    assert status == 200
+    return body.count("\n") - 1, before, peak(), seconds
+
+
+def report(results, walk, deep_pages, django, csv_rss) -> None:
+    print(f"\n{'page':<28}{'p50 ms':>9}{'p95 ms':>9}{'raw SQL p50 ms':>16}{'stmts':>7}{'limit ms':>10}  verdict")
+    first_p50 = results["first page"][0]
+    for name, (p50, p95, raw, n) in results.items():
+        limit = 3 * raw + 0.005
+        print(f"{name:<28}{p50 * 1000:>9.2f}{p95 * 1000:>9.2f}{raw * 1000:>16.2f}{n:>7}{limit * 1000:>10.2f}  "
+              f"{'PASS' if p50 <= limit else 'FAIL'}")
+    deep_p50 = results["deep page (by cursors)"][0]
+    print(f"\ndeep page / first page: {deep_p50 / first_p50:.2f}  target <= 1.5  "
+          f"{'PASS' if deep_p50 <= 1.5 * first_p50 else 'FAIL'}")
+    print(f"walking {deep_pages:,} pages by rel=next took {walk:.1f} s ({walk / deep_pages * 1000:.2f} ms a page)")
+    print(f"the Django-admin way (COUNT(*) + OFFSET {deep_pages * 50:,}), raw SQL p50: "
+          f"{percentile(django, 50) * 1000:.1f} ms ({percentile(django, 50) / results['deep page (by cursors)'][2]:.0f}x the keyset SQL)")
+    rows, before, after, seconds = csv_rss
+    print(f"CSV export: {rows:,} rows in {seconds:.1f} s; worker peak RSS {before} MB before, {after} MB after  "
+          f"target < 150 MB  {'PASS' if after < 150 else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
