@@ -4,7 +4,6 @@ import secrets
 import sys
 
 import click
-from cryptography.fernet import InvalidToken
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
@@ -16,10 +15,9 @@ from app.extensions import db
 from app.models import AdminOrganization, AdminUser, ApiToken, Organization
 from app.models.main import ROLES
 from app.security import find_admin
-from app.tenancy.urls import fernet_for, rotate, seal, storage_kind
+from app.tenancy.commands import tenants
 
 orgs = AppGroup("orgs", help="Manage organizations.")
-tenants = AppGroup("tenants", help="Operate tenant databases.")
 _ORG_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -129,34 +127,6 @@ def setup_demo(email: str) -> None:
         db.session.add(AdminUser(email=email, password_hash=hash_password(password), role="owner"))
         db.session.commit()
         click.echo(f"Owner admin created. Email: {email}  Password (shown once): {password}")
-
-
-@tenants.command("encrypt-urls")
-def encrypt_urls() -> None:
-    """Encrypt plain "databaseUrl" values and re-encrypt old ones under the newest key."""
-    fernet = fernet_for(current_app.config["TENANT_URL_ENCRYPTION_KEY"])
-    if fernet is None:
-        fail("TENANT_URL_ENCRYPTION_KEY is not set.")
-    counts = {"encrypted": 0, "rotated": 0, "env": 0, "shared": 0, "failed": 0}
-    for org in db.session.scalars(select(Organization).order_by(Organization.id)):
-        kind = storage_kind(org.database_url)
-        try:
-            if kind == "plain":
-                org.database_url = seal(org.database_url, fernet)
-                counts["encrypted"] += 1
-            elif kind == "encrypted":
-                org.database_url = rotate(org.database_url, fernet)
-                counts["rotated"] += 1
-            else:
-                counts["env" if kind == "env" else "shared"] += 1
-        except InvalidToken:  # an undecryptable row is reported and left as it was
-            counts["failed"] += 1
-            click.echo(f"error: {org.id}: its URL cannot be decrypted with any configured key", err=True)
-    db.session.commit()
-    click.echo(" ".join(f"{name}={count}" for name, count in counts.items()))
-    audit.record("tenants.encrypt-urls", detail=str(counts))
-    if counts["failed"]:
-        sys.exit(1)
 
 
 def init_app(app: Flask) -> None:

@@ -15,7 +15,10 @@ from app.models.main import created_at, updated_at
 
 class Campaign(db.Model):
     __tablename__ = "Campaign"
-    __table_args__ = (Index("ix_Campaign_org_name", "organizationId", "name"),)
+    __table_args__ = (
+        Index("ix_Campaign_org_name", "organizationId", "name"),
+        Index("ix_Campaign_org_id", "organizationId", "id", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)
@@ -34,6 +37,7 @@ class Donor(db.Model):
         Index("ix_Donor_org_email", "organizationId", "email"),
         Index("ix_Donor_org_lifetimeTotal", "organizationId", "lifetimeTotal", "id"),
         Index("ix_Donor_org_lastGiftDate", "organizationId", "lastGiftDate"),
+        Index("ix_Donor_org_id", "organizationId", "id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -66,6 +70,7 @@ class Donation(db.Model):
         Index("ix_Donation_org_donor_date", "organizationId", "donorId", "date"),
         Index("ix_Donation_org_campaign", "organizationId", "campaignId"),
         Index("ix_Donation_org_date", "organizationId", "date"),
+        Index("ix_Donation_org_id", "organizationId", "id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -81,7 +86,10 @@ class Donation(db.Model):
 
 class DonorPreference(db.Model):
     __tablename__ = "DonorPreference"
-    __table_args__ = (Index("ix_DonorPreference_org_donor", "organizationId", "donorId", unique=True),)
+    __table_args__ = (
+        Index("ix_DonorPreference_org_donor", "organizationId", "donorId", unique=True),
+        Index("ix_DonorPreference_org_id", "organizationId", "id", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)

@@ -14,6 +14,7 @@ from app.tenancy.scoping import scoped_select
 
 PAGE_SIZE = 50
 CHECK_ACTIONS = ("database.test", "database.save", "database.clear")
+OPERATION_ACTIONS = ("tenants.move", "tenants.migrate", "tenants.backup")
 
 
 def visible_organizations():
@@ -25,13 +26,18 @@ def visible_organizations():
     return stmt
 
 
+def latest_events(org_ids: list[str], actions: tuple[str, ...], per_action: bool = False) -> list[AuditEvent]:
+    """The newest event of each organization among actions (or of each action, with per_action)."""
+    group = (AuditEvent.organization_id, AuditEvent.action) if per_action else (AuditEvent.organization_id,)
+    latest = (select(func.max(AuditEvent.id)).where(AuditEvent.organization_id.in_(org_ids),
+                                                     AuditEvent.action.in_(actions)).group_by(*group))
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(latest))).all()
+
+
 def latest_checks(org_ids: list[str]) -> dict[str, AuditEvent]:
     """The last test, save or clear of each organization (a clear ends what a test said)."""
-    latest = (select(func.max(AuditEvent.id)).where(AuditEvent.organization_id.in_(org_ids),
-                                                     AuditEvent.action.in_(CHECK_ACTIONS))
-              .group_by(AuditEvent.organization_id))
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(latest)))
-    return {event.organization_id: event for event in events if event.action != "database.clear"}
+    return {event.organization_id: event for event in latest_events(org_ids, CHECK_ACTIONS)
+            if event.action != "database.clear"}
 
 
 def require_owner() -> None:
@@ -80,6 +86,7 @@ def render_detail(form=None, probe=None, status=200):
         "organizations/detail.html", org=org, target=state.describe(org), active=state.uses_dedicated(org),
         counts=counts, problem=problem, events=events, form=form or DatabaseUrlForm(), probe=probe,
         clear_form=ClearForm(), check=latest_checks([org.id]).get(org.id), tenancy=state,
+        operations={e.action: e for e in latest_events([org.id], OPERATION_ACTIONS, per_action=True)},
     ), status
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 
 from app.tenancy.schema import status_for
 from app.tenancy.targets import DnsFailure, TargetPolicy
-from app.tenancy.urls import InvalidDatabaseUrl, mask
+from app.tenancy.urls import InvalidDatabaseUrl, connect_params, mask
 
 PROBE_STATEMENT_TIMEOUT_MS = 3000
 
@@ -119,15 +119,11 @@ def _ms(started: float) -> float:
 
 
 def _read_postgres(url: URL, addresses: list[str], connect_timeout: int) -> tuple[str, str | None]:
-    params = {
-        "host": url.host, "port": url.port or 5432, "dbname": url.database, "user": url.username,
-        "password": url.password, "connect_timeout": connect_timeout, "application_name": "tenant-console-probe",
-        "options": f"-c statement_timeout={PROBE_STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on",
-        **{key: value for key, value in url.query.items()},
-    }
-    if addresses:
-        params["hostaddr"] = addresses[0]
-    params = {key: value for key, value in params.items() if value is not None}
+    params = connect_params(
+        url, connect_timeout=connect_timeout, application_name="tenant-console-probe",
+        options=f"-c statement_timeout={PROBE_STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on",
+        hostaddr=addresses[0] if addresses else None,
+    )
     with psycopg.connect(**params, autocommit=True) as conn:
         version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]
         try:

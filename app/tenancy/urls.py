@@ -211,3 +211,11 @@ def render(url: URL) -> str:
     port = f":{url.port}" if url.port else ""
     query = f"?{urlencode(sorted(url.query.items()))}" if url.query else ""
     return f"postgresql://{auth}{host}{port}/{quote(url.database or '', safe='')}{query}"
+
+
+def connect_params(url: URL, **extra) -> dict:
+    """psycopg keyword arguments for a validated PostgreSQL URL (the password passed as a value,
+    never through a command line or a conninfo string)."""
+    params = {"host": url.host, "port": url.port or 5432, "dbname": url.database, "user": url.username,
+              "password": url.password, **dict(url.query), **extra}
+    return {key: value for key, value in params.items() if value is not None}

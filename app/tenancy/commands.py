@@ -1,0 +1,270 @@
+"""flask --app wsgi tenants ...: operate every tenant database from the command line.
+
+Each command shows progress on a terminal and a plain summary otherwise, offers --json,
+and exits non-zero when anything failed.
+"""
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from cryptography.fernet import InvalidToken
+from flask.cli import AppGroup
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from app import audit
+from app.extensions import db
+from app.models import Organization
+from app.tenancy import backups, moves, status
+from app.tenancy.routing import tenancy
+from app.tenancy.transfer import DEFAULT_BATCH, Endpoint, TransferError
+from app.tenancy.upgrade import upgrade_database
+from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, rotate, seal, storage_kind
+
+tenants = AppGroup("tenants", help="Operate tenant databases: status, migrate, move, backup, restore.")
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if Console().is_terminal:
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        Console().print(table)
+        return
+    click.echo("\t".join(columns))
+    for row in rows:
+        click.echo("\t".join("" if row.get(c) is None else str(row.get(c)) for c in columns))
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None):
+    """A rich progress bar on a terminal; nothing otherwise (the summary follows anyway)."""
+    if not err.is_terminal:
+        yield lambda n=1: None
+        return
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def find_org(org_id: str) -> Organization:
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        fail(f"organization {org_id} not found.")
+    return org
+
+
+@tenants.command("status")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def status_command(concurrency: int, as_json: bool) -> None:
+    """Every organization: mode, target, reachability, schema, leftovers, shared databases."""
+    state = tenancy()
+    total = sum(1 for _ in db.session.scalars(select(Organization.id).where(Organization.database_url.is_not(None))))
+    with progress_bar("checking databases", total) as advance:
+        statuses = status.collect(state, concurrency, advance)
+    rows = [s.as_dict() for s in statuses]
+    emit(rows, ["id", "name", "mode", "target", "code", "latency_ms", "revision", "leftovers",
+                "shares_database_with"], as_json, f"Tenant databases (head {statuses[0].head if statuses else ''})")
+    if not as_json:
+        for s in statuses:
+            if s.shares_database_with:
+                click.echo(f"warning: {s.id} shares {s.target} with {', '.join(s.shares_database_with)}", err=True)
+            if s.leftovers:
+                click.echo(f"note: {s.id} is dedicated but still has {s.leftovers} rows in the shared database "
+                           f"(tenants move {s.id} --to <url> --purge-shared removes them)", err=True)
+    if any(not s.healthy for s in statuses if s.mode == "dedicated"):
+        sys.exit(1)
+
+
+@tenants.command("migrate")
+@click.option("--org", "org_id", help="Only the database of this organization.")
+@click.option("--dry-run", is_flag=True, help="Show each database's revision; change nothing.")
+@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def migrate_command(org_id: str | None, dry_run: bool, concurrency: int, as_json: bool) -> None:
+    """Upgrade the main database and every distinct dedicated database to head."""
+    state = tenancy()
+    targets: dict[str, dict] = {}
+    if not org_id:
+        main = make_url(state.config["SQLALCHEMY_DATABASE_URI"])
+        targets[render(main)] = {"url": main, "orgs": [], "label": "main database"}
+    orgs = [find_org(org_id)] if org_id else db.session.scalars(
+        select(Organization).where(Organization.database_url.is_not(None))).all()
+    rows = []
+    for org in orgs:
+        if not org.database_url:
+            continue
+        try:
+            url = state.dedicated_url(org)
+        except InvalidDatabaseUrl as exc:
+            rows.append({"database": f"({org.id})", "organizations": org.id, "result": "failed", "detail": str(exc)})
+            continue
+        targets.setdefault(render(url), {"url": url, "orgs": [], "label": mask(url)})["orgs"].append(org.id)
+
+    def run(target: dict) -> dict:
+        row = {"database": target["label"], "organizations": ", ".join(target["orgs"])}
+        probe = state.probe(target["url"]) if target["orgs"] else None
+        if dry_run:
+            row["result"] = "at head" if probe is None or probe.ok else probe.code
+            row["detail"] = probe.message if probe else "the main database is upgraded by this command"
+            return row
+        result = upgrade_database(target["url"])
+        row["result"], row["detail"] = ("upgraded" if result.ok else "failed"), result.message
+        return row
+
+    with progress_bar("migrating", len(targets)) as advance, ThreadPoolExecutor(concurrency) as pool:
+        def run_and_advance(target: dict) -> dict:
+            row = run(target)
+            advance()
+            return row
+        results = list(pool.map(run_and_advance, targets.values()))  # one failure does not stop the others
+    rows += results
+    if not dry_run:
+        for target, row in zip(targets.values(), results):
+            for oid in target["orgs"]:
+                audit.record("tenants.migrate", org_id=oid, outcome="ok" if row["result"] == "upgraded" else "failed",
+                             detail=f"{row['database']}: {row['detail']}", commit=False)
+        db.session.commit()
+    emit(rows, ["database", "organizations", "result", "detail"], as_json, "Migrations")
+    if any(row["result"] == "failed" for row in rows):
+        sys.exit(1)
+
+
+@tenants.command("move")
+@click.argument("org_id")
+@click.option("--to", "to_url", help="The dedicated database (postgresql://...).")
+@click.option("--to-shared", is_flag=True, help="Back to the shared main database.")
+@click.option("--purge-shared", is_flag=True, help="After verification, delete the rows left in the main database.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and row counts; change nothing.")
+@click.option("--batch", type=click.IntRange(100, 1_000_000), default=DEFAULT_BATCH, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def move_command(org_id, to_url, to_shared, purge_shared, dry_run, batch, as_json) -> None:
+    """Copy ORG's rows, verify them, then switch its "databaseUrl" in one step."""
+    if bool(to_url) == bool(to_shared):
+        fail("give exactly one of --to URL or --to-shared.")
+    state, org = tenancy(), find_org(org_id)
+    try:
+        plan = moves.plan_move(state, org, None if to_shared else to_url)
+        moves.prepare_target(plan, dry_run)
+        summary = {"organization": org.id, "from": plan.source.label, "to": plan.target.label,
+                   "rows": plan.counts, "dryRun": dry_run, "alreadySwitched": plan.already_switched}
+        if not dry_run:
+            with progress_bar(f"moving {org.id}", sum(plan.counts.values())) as advance:
+                report = moves.execute(state, plan, purge_shared=purge_shared, batch=batch,
+                                       progress=lambda table, n: advance(n))
+            summary |= {"copied": report.tables, "restarted": report.restarted,
+                        "verified": {t: {"count": s.count, "checksum": s.checksum} for t, s in report.verified.items()}}
+        summary["notes"] = plan.notes
+    except TransferError as exc:
+        audit.record("tenants.move", org_id=org.id, outcome="failed", detail=str(exc))
+        fail(str(exc))
+    except Exception as exc:  # a database error mid-way: the organization was not switched
+        audit.record("tenants.move", org_id=org.id, outcome="failed", detail=moves.describe_failure(exc))
+        fail(f"{moves.describe_failure(exc)}; {org.id} was not switched. Run the command again to finish.")
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    verb = "would move" if dry_run else ("already moved" if plan.already_switched else "moved")
+    click.echo(f"{org.id}: {verb} {plan.source.label} -> {plan.target.label}")
+    for table, count in plan.counts.items():
+        click.echo(f"  {table}: {count} rows" + ("" if dry_run or plan.already_switched else " (verified)"))
+    for note in plan.notes:
+        click.echo(f"  {note}")
+
+
+def current_endpoint(org: Organization) -> tuple[Endpoint, bool]:
+    state = tenancy()
+    timeout = state.config["TENANT_CONNECT_TIMEOUT"]
+    if state.uses_dedicated(org):
+        return Endpoint(state.dedicated_url(org), timeout), True
+    return Endpoint(moves.main_url(state), timeout), False
+
+
+@tenants.command("backup")
+@click.argument("org_id")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def backup_command(org_id: str, out: Path, as_json: bool) -> None:
+    """A self-contained, restorable export of ORG's rows, from wherever they live."""
+    org = find_org(org_id)
+    try:
+        source, dedicated = current_endpoint(org)
+        manifest = backups.backup(source, org.id, org.name, out, dedicated=dedicated)
+    except (TransferError, InvalidDatabaseUrl) as exc:
+        audit.record("tenants.backup", org_id=org.id, outcome="failed", detail=str(exc))
+        fail(str(exc))
+    counts = {t: v["count"] for t, v in manifest["tables"].items()}
+    audit.record("tenants.backup", org_id=org.id, detail=f"{manifest['source']} -> {out.name} ({manifest['data']}): {counts}")
+    click.echo(json.dumps(manifest, indent=2) if as_json else f"{org.id}: {counts} from {manifest['source']} "
+               f"written to {out} ({manifest['data']})")
+
+
+@tenants.command("restore")
+@click.argument("org_id")
+@click.option("--from", "source", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "to_url", help="Restore into this database instead of the organization's current one.")
+@click.option("--json", "as_json", is_flag=True)
+def restore_command(org_id: str, source: Path, to_url: str | None, as_json: bool) -> None:
+    """Load a backup of ORG into its current database (or --to URL), verified against the manifest."""
+    org = find_org(org_id)
+    state = tenancy()
+    try:
+        if to_url:
+            url = parse_database_url(to_url, allow_sqlite=False)
+            state.policy.check(url)
+            target = Endpoint(url, state.config["TENANT_CONNECT_TIMEOUT"])
+        else:
+            target, _ = current_endpoint(org)
+        states = backups.restore(target, org.id, source)
+    except (TransferError, InvalidDatabaseUrl) as exc:
+        audit.record("tenants.restore", org_id=org.id, outcome="failed", detail=str(exc))
+        fail(str(exc))
+    counts = {t: s.count for t, s in states.items()}
+    audit.record("tenants.restore", org_id=org.id, detail=f"{source.name} -> {target.label}: {counts}")
+    click.echo(json.dumps(counts) if as_json else f"{org.id}: restored {counts} into {target.label} (verified)")
+
+
+@tenants.command("encrypt-urls")
+def encrypt_urls() -> None:
+    """Encrypt plain "databaseUrl" values and re-encrypt old ones under the newest key."""
+    fernet = tenancy().fernet
+    if fernet is None:
+        fail("TENANT_URL_ENCRYPTION_KEY is not set.")
+    counts = {"encrypted": 0, "rotated": 0, "env": 0, "shared": 0, "failed": 0}
+    for org in db.session.scalars(select(Organization).order_by(Organization.id)):
+        kind = storage_kind(org.database_url)
+        try:
+            if kind == "plain":
+                org.database_url = seal(org.database_url, fernet)
+                counts["encrypted"] += 1
+            elif kind == "encrypted":
+                org.database_url = rotate(org.database_url, fernet)
+                counts["rotated"] += 1
+            else:
+                counts["env" if kind == "env" else "shared"] += 1
+        except InvalidToken:  # an undecryptable row is reported and left as it was
+            counts["failed"] += 1
+            click.echo(f"error: {org.id}: its URL cannot be decrypted with any configured key", err=True)
+    db.session.commit()
+    click.echo(" ".join(f"{name}={count}" for name, count in counts.items()))
+    audit.record("tenants.encrypt-urls", detail=str(counts))
+    if counts["failed"]:
+        sys.exit(1)

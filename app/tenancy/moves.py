@@ -1,0 +1,120 @@
+"""`tenants move`: an organization from shared to dedicated and back, verified before the switch."""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from sqlalchemy.engine import URL, make_url
+
+from app import audit
+from app.extensions import db
+from app.models import Organization
+from app.tenancy.routing import Tenancy
+from app.tenancy.schema import status_for
+from app.tenancy.targets import DnsFailure
+from app.tenancy.transfer import (DEFAULT_BATCH, Endpoint, TransferError, TransferReport, delete_org_rows,
+                                  other_organizations, source_counts, transfer)
+from app.tenancy.upgrade import upgrade_database
+from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, render, same_database, seal
+
+
+@dataclass
+class MovePlan:
+    org: Organization
+    direction: str  # "dedicated" or "shared"
+    source: Endpoint
+    target: Endpoint
+    target_url: URL
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    already_switched: bool = False
+
+
+def main_url(state: Tenancy) -> URL:
+    url = make_url(state.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "postgresql":
+        raise TransferError("moves need a PostgreSQL main database (DATABASE_URL).")
+    return url
+
+
+def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan:
+    timeout = state.config["TENANT_CONNECT_TIMEOUT"]
+    main = Endpoint(main_url(state), timeout)
+    if to_url is None:  # back to shared mode
+        if not org.database_url:
+            raise TransferError(f"{org.id} is already in shared mode.")
+        try:
+            current = state.dedicated_url(org)
+        except InvalidDatabaseUrl as exc:
+            raise TransferError(f"{org.id}'s stored URL cannot be used: {exc}") from None
+        plan = MovePlan(org, "shared", Endpoint(current, timeout), main, main.url)
+    else:
+        try:
+            url = parse_database_url(to_url, allow_sqlite=False)
+            state.policy.check(url)
+        except (InvalidDatabaseUrl, DnsFailure) as exc:
+            raise TransferError(f"--to: {exc}") from None
+        plan = MovePlan(org, "dedicated", main, Endpoint(url, timeout), url)
+        if org.database_url:
+            current = state.dedicated_url(org)
+            if not same_database(current, url):
+                raise TransferError(f"{org.id} is already dedicated to {Endpoint(current).label}; "
+                                    "move it --to-shared first.")
+            plan.already_switched = True
+    plan.counts = source_counts(plan.source, org.id)
+    return plan
+
+
+def prepare_target(plan: MovePlan, dry_run: bool) -> None:
+    """Migrate an empty target; refuse one behind or ahead of head, or holding other organizations' rows."""
+    if plan.direction == "shared" or plan.already_switched:
+        return
+    with plan.target.connect() as conn:
+        has_tables = conn.execute("SELECT to_regclass('\"Donor\"') IS NOT NULL").fetchone()[0]
+        revision = None
+        if conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()[0]:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            revision = row[0] if row else None
+        status = status_for(revision)
+        if status.code == "schema_missing" and not has_tables:
+            if dry_run:
+                plan.notes.append(f"{plan.target.label} is empty: it would be migrated to head first.")
+                return
+        elif not status.ok:
+            raise TransferError(f"{plan.target.label}: {status.message} {status.hint}")
+        else:
+            others = other_organizations(conn, plan.org.id)
+            if others:
+                raise TransferError(f"{plan.target.label} holds rows of other organizations ({', '.join(others)}); "
+                                    "a dedicated database must hold one organization only.")
+            return
+    result = upgrade_database(plan.target_url)
+    if not result.ok:
+        raise TransferError(f"migrating {plan.target.label} failed: {result.message}")
+    plan.notes.append(f"{plan.target.label} was empty: migrated to head.")
+
+
+def execute(state: Tenancy, plan: MovePlan, *, purge_shared: bool, batch: int = DEFAULT_BATCH,
+            progress: Callable[[str, int], None] = lambda t, n: None) -> TransferReport:
+    org = plan.org
+    report = TransferReport()
+    if not plan.already_switched:
+        report = transfer(plan.source, plan.target, org.id, batch=batch, progress=progress)
+        # Verified: switch in one statement, then drop this process's engines for the organization.
+        org.database_url = seal(render(plan.target_url), state.fernet) if plan.direction == "dedicated" else None
+        db.session.commit()
+        state.registry.release(org.id)
+        audit.record("tenants.move", org_id=org.id, detail=f"{plan.source.label} -> {plan.target.label}: "
+                     + ", ".join(f"{t} {s.count}" for t, s in report.verified.items()))
+    if purge_shared and plan.direction == "dedicated":
+        with plan.source.connect() as conn:
+            conn.autocommit = True
+            purged = delete_org_rows(conn, org.id, batch=batch)
+        audit.record("tenants.purge-shared", org_id=org.id, detail=f"{purged} rows deleted from {plan.source.label}")
+        plan.notes.append(f"{purged} rows of {org.id} deleted from the shared database.")
+    return report
+
+
+def describe_failure(exc: Exception) -> str:
+    if isinstance(exc, psycopg.Error):
+        return f"database error ({getattr(exc, 'sqlstate', None) or exc.__class__.__name__})"
+    return str(exc)

@@ -1,0 +1,119 @@
+"""`tenants status`: every organization's database, checked concurrently and within bounds.
+
+Each distinct target is probed once, at most `concurrency` at a time, each within the
+connect timeout; a server that refused or timed out is not asked again for the other
+databases it holds, so hundreds of organizations behind one dead server cost one timeout.
+"""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import TENANT_MODELS, Organization
+from app.tenancy.probe import ProbeResult
+from app.tenancy.routing import Tenancy
+from app.tenancy.schema import head_revision
+from app.tenancy.urls import InvalidDatabaseUrl, mask, render
+
+SERVER_FAILURES = {"refused", "timeout", "dns_failure", "ssl_failed"}
+
+
+@dataclass
+class OrgStatus:
+    id: str
+    name: str
+    mode: str  # shared | dedicated | inactive (dedicated URL, multi-database off)
+    target: str = "main database"
+    storage: str = "none"
+    reachable: bool | None = None
+    latency_ms: float | None = None
+    code: str | None = None
+    message: str = ""
+    revision: str | None = None
+    head: str = ""
+    leftovers: int = 0
+    shares_database_with: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return self.mode == "shared" or self.code == "ok"
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"healthy": self.healthy}
+
+
+class ServerGate:
+    """Remembers servers that failed at the network level, so their other databases are not retried."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._dead: dict[tuple, ProbeResult] = {}
+        self._alive: set[tuple] = set()
+
+    def probe(self, state: Tenancy, url) -> ProbeResult:
+        server = ((url.host or "").lower(), url.port or 5432)
+        with self._lock:
+            server_lock = self._locks.setdefault(server, threading.Lock())
+        with server_lock:  # the first probe of a server tells whether it answers at all
+            if server in self._dead:
+                return self._dead[server]
+            if server not in self._alive:
+                result = state.probe(url)
+                if result.code in SERVER_FAILURES:
+                    self._dead[server] = result
+                else:
+                    self._alive.add(server)
+                return result
+        return state.probe(url)
+
+
+def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None) -> list[OrgStatus]:
+    orgs = db.session.scalars(select(Organization).order_by(Organization.name, Organization.id)).all()
+    head = head_revision()
+    statuses, urls = [], {}
+    for org in orgs:
+        status = OrgStatus(org.id, org.name, "shared", head=head)
+        statuses.append(status)
+        if not org.database_url:
+            continue
+        status.mode = "dedicated" if state.uses_dedicated(org) else "inactive"
+        status.storage = state.describe(org).kind
+        try:
+            url = state.dedicated_url(org)
+        except InvalidDatabaseUrl as exc:
+            status.code, status.message, status.reachable = exc.code, str(exc), False
+            continue
+        status.target = mask(url)
+        urls.setdefault(render(url), (url, []))[1].append(status)
+    gate = ServerGate()
+
+    def check(item):
+        url, members = item
+        result = gate.probe(state, url)
+        for status in members:
+            status.code, status.message, status.latency_ms = result.code, result.message, result.latency_ms
+            status.revision = result.schema_revision
+            status.reachable = result.code not in SERVER_FAILURES | {"auth_failed", "database_missing",
+                                                                    "forbidden_target", "invalid_url"}
+            status.shares_database_with = sorted(s.id for s in members if s is not status)
+        progress()
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        list(pool.map(check, urls.values()))
+    count_leftovers([s for s in statuses if s.mode != "shared"])
+    return statuses
+
+
+def count_leftovers(dedicated: list[OrgStatus]) -> None:
+    """Rows still in the shared database for organizations that are dedicated."""
+    by_id = {s.id: s for s in dedicated}
+    if not by_id:
+        return
+    for model in TENANT_MODELS:
+        rows = db.session.execute(select(model.organization_id, func.count()).where(
+            model.organization_id.in_(by_id)).group_by(model.organization_id))
+        for org_id, count in rows:
+            by_id[org_id].leftovers += count
