@@ -1,0 +1,151 @@
+"""Tenant operations benchmark: a move of a million donors against the raw COPY pipeline,
+and `tenants status` over 500 organizations with dead servers among them.
+
+    .venv/bin/python -m bench.move [--database NAME] [--donors 1000000] [--skip-move] [--skip-status]
+
+Move: one organization (1,000,000 donors, about 3,000,000 donations) moves from the shared
+database to an empty, migrated one with `flask tenants move` (copy, verify, switch). The
+ceiling is the raw pipeline for the same tables, timed in the same run:
+    psql SRC -c 'COPY (SELECT ... WHERE "organizationId" = ...) TO STDOUT' | psql DST -c 'COPY ... FROM STDIN'
+Target: our rows/s >= 0.7 x the ceiling's, verification included. --database reuses a
+database loaded by bench.donors --keep (its bench-org-1); otherwise one is loaded here.
+
+Status: 500 organizations, 200 behind a port where nothing listens, 200 behind a socket
+that accepts and never answers, 100 on live databases. Target: wall time <= 2 x the
+connect timeout (5 s).
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+
+from bench.common import ROOT, Databases, db_url, free_port
+from bench.donors import ORG, load
+
+TABLES = ("Campaign", "Donor", "DonorPreference", "Donation")
+
+
+def flask(args, database, **env):
+    full = {**os.environ, "APP_ENV": "testing", "DATABASE_URL": db_url(database), **env}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=full,
+                          capture_output=True, text=True)
+
+
+def columns(database: str, table: str) -> str:
+    with psycopg.connect(db_url(database)) as conn:
+        rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                            "ORDER BY ordinal_position", (table,)).fetchall()
+    return ", ".join(f'"{r[0]}"' for r in rows)
+
+
+def raw_pipeline(source: str, target: str, org: str) -> float:
+    started = time.monotonic()
+    for table in TABLES:
+        cols = columns(source, table)
+        out = f'COPY (SELECT {cols} FROM "{table}" WHERE "organizationId" = \'{org}\') TO STDOUT'
+        into = f'COPY "{table}" ({cols}) FROM STDIN'
+        pipeline = (f"psql -X -q -d {db_url(source)} -c {sh(out)} | "
+                    f"PGOPTIONS='-c donor_stats.skip=on' psql -X -q -v ON_ERROR_STOP=1 -d {db_url(target)} -c {sh(into)}")
+        subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], check=True)
+    return time.monotonic() - started
+
+
+def sh(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def bench_move(dbs: Databases, source: str, org: str) -> None:
+    with psycopg.connect(db_url(source)) as conn:
+        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}" WHERE "organizationId" = %s', (org,)).fetchone()[0]
+                  for t in TABLES}
+    total = sum(counts.values())
+    ceiling_target, move_target = dbs.create("ceiling"), dbs.create("moved")
+    ceiling = raw_pipeline(source, ceiling_target, org)
+    started = time.monotonic()
+    done = flask(["tenants", "move", org, "--to", db_url(move_target), "--json"], source)
+    ours = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(done.stdout + done.stderr)
+    verified = json.loads(done.stdout)["verified"]
+    with psycopg.connect(db_url(source)) as conn:  # leave the source as it was, for the next run
+        conn.execute("""UPDATE "Organization" SET "databaseUrl" = NULL WHERE id = %s""", (org,))
+    print(f"\nmove of {org}: {', '.join(f'{t} {n:,}' for t, n in counts.items())} ({total:,} rows)")
+    print(f"{'':<34}{'seconds':>10}{'rows/s':>12}")
+    print(f"{'raw psql COPY pipeline (ceiling)':<34}{ceiling:>10.1f}{total / ceiling:>12,.0f}")
+    print(f"{'tenants move (copy+verify+switch)':<34}{ours:>10.1f}{total / ours:>12,.0f}")
+    ratio = ceiling / ours
+    print(f"ratio: {ratio:.2f} of the ceiling  target >= 0.70  {'PASS' if ratio >= 0.7 else 'FAIL'}")
+    assert all(verified[t]["count"] == n for t, n in counts.items())
+
+
+class Silent:
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+
+def bench_status(dbs: Databases) -> None:
+    main = dbs.create("status_main")
+    live = [dbs.create(f"status_live{i}") for i in range(5)]
+    silent, refused = Silent(), free_port()
+    with psycopg.connect(db_url(main)) as conn:
+        for i in range(500):
+            if i < 200:
+                url = f"postgresql://u:p@127.0.0.1:{refused}/db{i}"
+            elif i < 400:
+                url = f"postgresql://u:p@127.0.0.1:{silent.port}/db{i}"
+            else:
+                url = db_url(live[i % 5])
+            conn.execute("""INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
+                         (f"org-{i:03d}", f"Org {i}", url))
+    started = time.monotonic()
+    done = flask(["tenants", "status", "--json"], main, ENABLE_MULTI_DATABASE="true", TENANT_CONNECT_TIMEOUT="5")
+    wall = time.monotonic() - started
+    rows = json.loads(done.stdout)
+    codes = {}
+    for row in rows:
+        codes[row["code"]] = codes.get(row["code"], 0) + 1
+    print(f"\ntenants status over {len(rows)} organizations: {wall:.1f} s wall (exit {done.returncode}); codes {codes}")
+    print(f"target <= 2 x connect timeout = 10 s  {'PASS' if wall <= 10 else 'FAIL'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database")
+    parser.add_argument("--donors", type=int, default=1_000_000)
+    parser.add_argument("--skip-move", action="store_true")
+    parser.add_argument("--skip-status", action="store_true")
+    args = parser.parse_args()
+    dbs = Databases("move")
+    try:
+        if not args.skip_move:
+            source = args.database
+            if not source:
+                source = dbs.create("source")
+                load(source, args.donors, 1)
+            bench_move(dbs, source, ORG.format(1))
+        if not args.skip_status:
+            bench_status(dbs)
+    finally:
+        dbs.drop_all()
+
+
+if __name__ == "__main__":
+    main()
