@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 DEV := APP_ENV=development
 
-.PHONY: run test
+.PHONY: run test serve bench
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,13 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production serving: set APP_ENV, SECRET_KEY and DATABASE_URL first (see README).
+serve: $(VENV)/.installed
+	$(BIN)/gunicorn -c python:app.gunicorn_conf wsgi:app
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.routing
+	$(BIN)/python -m bench.donors
+	$(BIN)/python -m bench.move
+	$(BIN)/python -m bench.load

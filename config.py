@@ -3,6 +3,8 @@
 APP_ENV picks the class (production is the default: secure unless told otherwise).
 Every behaviour that differs between modes keys off that one setting.
 """
+import base64
+import binascii
 import os
 import secrets
 from pathlib import Path
@@ -16,6 +18,8 @@ WELL_KNOWN_KEYS = {
     "supersecret", "development", "test", "testing", "password", "flask-secret",
 }
 MIN_SECRET_KEY_LENGTH = 32
+# The example key from cryptography's documentation, and keys of one repeated byte.
+WELL_KNOWN_FERNET_KEYS = {"cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="}
 
 
 class ConfigError(RuntimeError):
@@ -99,13 +103,38 @@ class Config:
         self.TENANT_DB_ALLOWED_HOSTS = os.environ.get("TENANT_DB_ALLOWED_HOSTS", "")
         self.TENANT_DB_DENIED_NETWORKS = os.environ.get("TENANT_DB_DENIED_NETWORKS", "")
         self.TENANT_TEST_RATE_LIMIT = os.environ.get("TENANT_TEST_RATE_LIMIT", "10/minute")
+        self.TENANT_DB_REQUIRE_SSL = env_bool("TENANT_DB_REQUIRE_SSL", False)
+        self.TENANT_DB_SSLROOTCERT = os.environ.get("TENANT_DB_SSLROOTCERT", "")
+        self.FORCE_HTTPS = env_bool("FORCE_HTTPS", False)
+        self.ADMIN_SESSION_IDLE_MINUTES = env_int("ADMIN_SESSION_IDLE_MINUTES", 30)
+        self.LOGIN_RATE_LIMIT_IP = os.environ.get("LOGIN_RATE_LIMIT_IP", "20/minute")
+        self.LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15minutes")
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         # Shared between workers when Redis is there; per process otherwise.
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         for key, value in overrides.items():
             setattr(self, key, value)
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(self.DATABASE_URL)
+        # SQL echo can print parameters; never in production.
+        self.SQLALCHEMY_ECHO = self.APP_ENV != "production" and env_bool("SQLALCHEMY_ECHO", False)
+        self.check_encryption_key()
         self.SQLALCHEMY_ENGINE_OPTIONS = main_engine_options(self.SQLALCHEMY_DATABASE_URI)
+
+    def check_encryption_key(self) -> None:
+        """TENANT_URL_ENCRYPTION_KEY: valid Fernet keys in every mode; no weak ones in production."""
+        from cryptography.fernet import Fernet
+
+        for key in [k.strip() for k in self.TENANT_URL_ENCRYPTION_KEY.split(",") if k.strip()]:
+            try:
+                raw = base64.urlsafe_b64decode(key.encode())
+                Fernet(key.encode())
+            except (ValueError, binascii.Error):
+                raise ConfigError("TENANT_URL_ENCRYPTION_KEY must hold Fernet keys (32 url-safe base64 bytes), "
+                                  'for example: python3 -c "from cryptography.fernet import Fernet; '
+                                  'print(Fernet.generate_key().decode())"') from None
+            if self.APP_ENV == "production" and (len(set(raw)) < 16 or key in WELL_KNOWN_FERNET_KEYS):
+                raise ConfigError("TENANT_URL_ENCRYPTION_KEY holds a well-known or low-entropy key; generate a new one.")
 
     def load_secret_key(self) -> str:
         key = os.environ.get("SECRET_KEY", "")

@@ -8,12 +8,13 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     app.config.from_object((config_class or config_class_from_env())(**overrides))
 
-    from app import cli, logging_setup, security
+    from app import cli, headers, logging_setup, request_log, security
     from app.errors import handlers as errors
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
     from app.tenancy import routing
 
     logging_setup.init_app(app)
+    request_log.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
@@ -21,17 +22,19 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     limiter.init_app(app)
     bootstrap.init_app(app)
     security.init_app(app)
+    headers.init_app(app)
     routing.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
 
     from app.api import bp as api_bp
+    from app.audit_log import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.donors import bp as donors_bp
     from app.organizations import bp as organizations_bp
     from app.system import bp as system_bp
 
-    for blueprint in (auth_bp, organizations_bp, donors_bp, system_bp, api_bp):
+    for blueprint in (auth_bp, organizations_bp, donors_bp, system_bp, audit_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: there is nothing for CSRF to ride on
     return app

@@ -1,12 +1,14 @@
 """Who is signed in, and the rule that every page but a few needs a signed-in admin."""
-from flask import Flask, current_app, flash, redirect, request, url_for
-from flask_login import current_user
+import time
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from app.extensions import db, limiter, login_manager
 from app.models import AdminUser
 
-PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "static", "bootstrap.static", "api.openapi"}
+PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "system.readyz", "static", "bootstrap.static", "api.openapi"}
 
 
 @login_manager.user_loader
@@ -42,6 +44,22 @@ def require_sign_in():
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    if request.blueprint != "api":
+        return enforce_idle_timeout()
+    return None
+
+
+def enforce_idle_timeout():
+    """Sign out a console session left idle for ADMIN_SESSION_IDLE_MINUTES."""
+    now = int(time.time())
+    last = session.get("last_seen", now)
+    if now - last > current_app.config["ADMIN_SESSION_IDLE_MINUTES"] * 60:
+        logout_user()
+        session.clear()
+        flash("You were signed out after a period without activity. Sign in again to continue.", "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if now - last >= 60:  # refresh at most once a minute, not a new cookie on every request
+        session["last_seen"] = now
     return None
 
 

@@ -1,11 +1,14 @@
+import time
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.passwords import authenticate
+from app.extensions import limiter
 
 SIGN_IN_FAILED = "Invalid email or password."
 
@@ -17,7 +20,20 @@ def safe_next(target: str | None) -> str:
     return url_for("organizations.index")
 
 
+def account_key() -> str:
+    return "login:" + (request.form.get("email") or "").strip().lower()[:320]
+
+
+LOCKED = ("Too many failed sign-ins for this account: it is locked for a while. "
+          "Wait 15 minutes, or ask an owner to check the account.")
+
+
 @bp.route("/login", methods=["GET", "POST"])
+# Per address, every attempt; per account (known or not, so the lock reveals nothing), failures only.
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_IP"], methods=["POST"], key_func=get_remote_address,
+               error_message="Too many sign-in attempts from this address; wait a minute and try again.")
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], methods=["POST"], key_func=account_key,
+               deduct_when=lambda response: response.status_code == 401, error_message=LOCKED)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("organizations.index"))
@@ -29,6 +45,7 @@ def login():
             return render_template("auth/login.html", form=form), 401
         session.clear()  # a new session on sign-in: nothing from before survives
         login_user(admin)
+        session["last_seen"] = int(time.time())
         return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 

@@ -6,9 +6,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.system import bp
 from app.tenancy.routing import tenancy
+from app.tenancy.schema import status_for
 
 SHOWN_SETTINGS = (
-    "ENABLE_MULTI_DATABASE", "TENANT_FALLBACK", "TENANT_RETRY_AFTER", "TENANT_ENGINE_CACHE_SIZE",
+    "ENABLE_MULTI_DATABASE", "TENANT_DB_REQUIRE_SSL", "TENANT_DB_ALLOWED_HOSTS", "TENANT_DB_DENIED_NETWORKS", "TENANT_FALLBACK", "TENANT_RETRY_AFTER", "TENANT_ENGINE_CACHE_SIZE",
     "TENANT_POOL_SIZE", "TENANT_MAX_OVERFLOW", "TENANT_CONNECT_TIMEOUT", "TENANT_STATEMENT_TIMEOUT",
     "ALLOW_SQLITE_TENANTS",
 )
@@ -22,6 +23,20 @@ def healthz():
         db.session.rollback()
         return "main database unavailable", 503, {"Content-Type": "text/plain; charset=utf-8"}
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready to serve: the main database answers and is at the schema head."""
+    try:
+        revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"ready": False, "reason": "main database unavailable"}, 503
+    status = status_for(revision)
+    if not status.ok:
+        return {"ready": False, "reason": status.message}, 503
+    return {"ready": True, "revision": revision}, 200
 
 
 @bp.get("/system")

@@ -145,6 +145,7 @@ class EngineRegistry:
                 addresses = policy.check(url)
                 if addresses:
                     cparams["hostaddr"] = addresses[0]
+                cparams.update(policy.connect_extras())
 
         return engine
 

@@ -37,7 +37,7 @@ def main_url(state: Tenancy) -> URL:
 
 
 def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan:
-    timeout = state.config["TENANT_CONNECT_TIMEOUT"]
+    timeout, extras = state.config["TENANT_CONNECT_TIMEOUT"], state.policy.connect_extras()
     main = Endpoint(main_url(state), timeout)
     if to_url is None:  # back to shared mode
         if not org.database_url:
@@ -46,14 +46,14 @@ def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan
             current = state.dedicated_url(org)
         except InvalidDatabaseUrl as exc:
             raise TransferError(f"{org.id}'s stored URL cannot be used: {exc}") from None
-        plan = MovePlan(org, "shared", Endpoint(current, timeout), main, main.url)
+        plan = MovePlan(org, "shared", Endpoint(current, timeout, extras), main, main.url)
     else:
         try:
             url = parse_database_url(to_url, allow_sqlite=False)
             state.policy.check(url)
         except (InvalidDatabaseUrl, DnsFailure) as exc:
             raise TransferError(f"--to: {exc}") from None
-        plan = MovePlan(org, "dedicated", main, Endpoint(url, timeout), url)
+        plan = MovePlan(org, "dedicated", main, Endpoint(url, timeout, extras), url)
         if org.database_url:
             current = state.dedicated_url(org)
             if not same_database(current, url):

@@ -99,7 +99,7 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResul
         if url.get_backend_name() == "sqlite":
             version, revision = _read_sqlite(url)
         else:
-            version, revision = _read_postgres(url, addresses, connect_timeout)
+            version, revision = _read_postgres(url, addresses, connect_timeout, policy.connect_extras())
     except (psycopg.Error, sqlite3.Error) as exc:
         code = classify(exc)
         message = None
@@ -118,11 +118,11 @@ def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def _read_postgres(url: URL, addresses: list[str], connect_timeout: int) -> tuple[str, str | None]:
+def _read_postgres(url: URL, addresses: list[str], connect_timeout: int, extras: dict) -> tuple[str, str | None]:
     params = connect_params(
         url, connect_timeout=connect_timeout, application_name="tenant-console-probe",
         options=f"-c statement_timeout={PROBE_STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on",
-        hostaddr=addresses[0] if addresses else None,
+        hostaddr=addresses[0] if addresses else None, **extras,
     )
     with psycopg.connect(**params, autocommit=True) as conn:
         version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]

@@ -7,7 +7,7 @@ g.tenant a read-only TenantSession on the right engine, applying the fallback po
 import time
 from dataclasses import dataclass
 
-from flask import Flask, abort, current_app, g
+from flask import Flask, abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -56,6 +56,7 @@ class Tenancy:
         self.policy = TargetPolicy(
             main_url=make_url(cfg["SQLALCHEMY_DATABASE_URI"]), allowed_hosts=cfg["TENANT_DB_ALLOWED_HOSTS"],
             denied_networks=cfg["TENANT_DB_DENIED_NETWORKS"], dns_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
+            require_ssl=cfg["TENANT_DB_REQUIRE_SSL"], sslrootcert=cfg["TENANT_DB_SSLROOTCERT"],
         )
         self.registry = EngineRegistry(
             capacity=cfg["TENANT_ENGINE_CACHE_SIZE"], pool_size=cfg["TENANT_POOL_SIZE"],
@@ -210,6 +211,9 @@ def use_tenant() -> None:
     if org is None or "tenant" in g:
         return
     g.tenant, g.tenant_route = tenancy().open_session(org)
+    # The guide's "log every database access": who read which organization, where, when.
+    audit.record("tenant.read", org_id=org.id, outcome=g.tenant_route.mode,
+                 detail=f"{g.tenant_route.target}: {request.path}")
 
 
 def close_tenant(_exc=None) -> None:

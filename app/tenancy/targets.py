@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 from app.tenancy.urls import ForbiddenTarget
 
 METADATA_ADDRESSES = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("169.254.169.254")}
+SECURE_SSL_MODES = {"require", "verify-ca", "verify-full"}
 _resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
 
 
@@ -51,8 +52,10 @@ def resolve(host: str, port: int, timeout: float) -> list[str]:
 
 
 class TargetPolicy:
-    def __init__(self, *, main_url: URL, allowed_hosts: str = "", denied_networks: str = "", dns_timeout: float = 5):
+    def __init__(self, *, main_url: URL, allowed_hosts: str = "", denied_networks: str = "", dns_timeout: float = 5,
+                 require_ssl: bool = False, sslrootcert: str = ""):
         self.main_url = main_url
+        self.require_ssl, self.sslrootcert = require_ssl, sslrootcert
         self.allowed_hosts = parse_hosts(allowed_hosts)
         self.denied_networks = parse_networks(denied_networks)
         self.dns_timeout = dns_timeout
@@ -64,6 +67,8 @@ class TargetPolicy:
             if self.main_url.get_backend_name() == "sqlite" and _same_file(url.database, self.main_url.database):
                 raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
             return []
+        if self.require_ssl and url.query.get("sslmode") not in SECURE_SSL_MODES:
+            raise ForbiddenTarget("TENANT_DB_REQUIRE_SSL is on: the URL needs ?sslmode=require, verify-ca or verify-full.")
         host = (url.host or "").lower()
         if self.allowed_hosts and not any(_host_matches(host, allowed) for allowed in self.allowed_hosts):
             raise ForbiddenTarget(f"The host {host} is not in TENANT_DB_ALLOWED_HOSTS.")
@@ -77,6 +82,10 @@ class TargetPolicy:
         if self._is_main(url, addresses):
             raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
         return addresses
+
+    def connect_extras(self) -> dict:
+        """Connection settings the operator sets for every tenant connection (a CA file for verify-full)."""
+        return {"sslrootcert": self.sslrootcert} if self.sslrootcert else {}
 
     def _is_main(self, url: URL, addresses: list[str]) -> bool:
         main = self.main_url

@@ -46,13 +46,14 @@ class TransferReport:
 class Endpoint:
     """A writable connection to one database: the main one or a dedicated one."""
 
-    def __init__(self, url: URL, connect_timeout: int = 10):
+    def __init__(self, url: URL, connect_timeout: int = 10, extras: dict | None = None):
         self.url, self.label = url, mask(url)
-        self.connect_timeout = connect_timeout
+        self.connect_timeout, self.extras = connect_timeout, extras or {}
 
     def connect(self) -> psycopg.Connection:
         try:
-            return psycopg.connect(**connect_params(self.url, connect_timeout=self.connect_timeout, options=SESSION))
+            return psycopg.connect(**connect_params(self.url, connect_timeout=self.connect_timeout, options=SESSION,
+                                                    **self.extras))
         except psycopg.OperationalError:
             raise TransferError(f"cannot connect to {self.label}") from None
 

@@ -1,0 +1,13 @@
+from wtforms import DateField, Form, IntegerField, StringField
+from wtforms.validators import Length, NumberRange, Optional
+
+
+class AuditFilterForm(Form):
+    """The /audit query string (GET, changes nothing)."""
+
+    organization = StringField("Organization", validators=[Optional(), Length(max=100)])
+    admin = StringField("Admin", validators=[Optional(), Length(max=320)])
+    action = StringField("Action", validators=[Optional(), Length(max=100)])
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+    before = IntegerField(validators=[Optional(), NumberRange(min=1)])

@@ -1,0 +1,40 @@
+"""Security headers on every response, and HTTPS only when the operator asks for it.
+
+TLS usually ends at a proxy in front of the console, so redirecting plain HTTP (and
+sending HSTS) happens only with FORCE_HTTPS=true; otherwise a health check over plain
+HTTP from the proxy would be redirected too.
+"""
+from flask import Flask, redirect, request
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def init_app(app: Flask) -> None:
+    force_https = app.config["FORCE_HTTPS"]
+
+    if force_https:
+        @app.before_request
+        def redirect_to_https():
+            if not request.is_secure and request.endpoint not in ("system.healthz", "system.readyz"):
+                return redirect(request.url.replace("http://", "https://", 1), code=301)
+            return None
+
+    @app.after_request
+    def add_headers(response):
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.endpoint and not request.endpoint.endswith("static") and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"  # donor data must not linger in shared caches
+        if force_https and request.is_secure:
+            response.headers["Strict-Transport-Security"] = HSTS
+        return response
