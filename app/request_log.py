@@ -9,7 +9,6 @@ import time
 import uuid
 
 from flask import Flask, g, request
-from flask_login import current_user
 
 logger = logging.getLogger("app.requests")
 
@@ -47,10 +46,12 @@ def init_app(app: Flask) -> None:
         if started is None or request.endpoint in ("static", "bootstrap.static"):
             return response
         org = g.get("org")
+        # The admin Flask-Login already loaded, if any: logging must not query a database that may be down.
+        admin = g.get("_login_user")
         fields = {
             "request_id": g.request_id, "method": request.method, "path": request.path,
             "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            "admin": current_user.email if current_user and current_user.is_authenticated else None,
+            "admin": getattr(admin, "email", None),
             "organization": org.id if org is not None else None,
             "database": g.tenant_route.target if g.get("tenant_route") else None,
         }

@@ -1,13 +1,33 @@
 """Fixtures: a real PostgreSQL server, a fresh main database and two dedicated tenant
 databases per test session (copies of a migrated template), and apps bound to them."""
 import ipaddress
+import logging
 import socket
 
 import psycopg
 import pytest
 
 from tests import pgserver
-from tests.helpers import TABLES, migrate_database
+from tests.helpers import SECRETS, TABLES, migrate_database
+
+# What the app said over the whole run: response bodies, log records, audit rows.
+SEEN: list[str] = []
+
+
+class Recorder(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        SEEN.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_ever_leaves():
+    """At the end of the run: no canary password and no encryption key in any response, log or audit row."""
+    recorder = Recorder()
+    logging.getLogger().addHandler(recorder)
+    yield
+    logging.getLogger().removeHandler(recorder)
+    leaks = sorted({secret for secret in SECRETS for text in SEEN if secret in text})
+    assert SEEN and not leaks, f"secrets seen in responses, logs or audit rows: {leaks}"
 
 
 class NonLocalAddress(AssertionError):
@@ -100,10 +120,20 @@ def make_app(databases):
     def factory(**overrides):
         overrides.setdefault("DATABASE_URL", databases["main"])
         app = create_app(TestingConfig, **overrides)
+
+        @app.after_request
+        def record_body(response):
+            if not response.is_streamed:
+                SEEN.append(response.get_data(as_text=True))
+            SEEN.append(str(response.headers))
+            return response
+
         apps.append(app)
         return app
 
     yield factory
+    with psycopg.connect(databases["main"]) as conn:
+        SEEN.extend(str(row) for row in conn.execute('SELECT * FROM "AuditEvent"'))
     for app in apps:
         app.extensions["tenancy"].dispose()
         with app.app_context():

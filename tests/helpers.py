@@ -2,6 +2,18 @@
 import re
 
 import psycopg
+from cryptography.fernet import Fernet
+
+# Everything secret the suite hands the app; tests/conftest.py checks at the end of the run that
+# none of it ever came back in a response, a log line or an audit row.
+SECRETS: set[str] = {"Canary"}
+
+
+def new_fernet_key() -> str:
+    key = Fernet.generate_key().decode()
+    SECRETS.add(key)
+    return key
+
 
 TABLES = ("AuditEvent", "ApiToken", "AdminOrganization", "AdminUser", "User", "Donation",
           "DonorPreference", "Donor", "Campaign", "Organization")

@@ -4,8 +4,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
-from app.tenancy.routing import TenantUnavailable
+from app.extensions import db, login_manager
+from app.tenancy.routing import TenantUnavailable, failed_mid_request
 
 
 def wants_json() -> bool:
@@ -37,8 +37,11 @@ def handle_database_down(exc: OperationalError):
     current_app.logger.error("database error: %s %s", exc.__class__.__name__, getattr(exc.orig, "sqlstate", ""))
     db.session.rollback()
     if g.get("tenant") is not None:
+        failed_mid_request(exc)
         return error_response(503, "Organization database unavailable", "The organization's database did not "
                               "answer in time. Try again in a moment.", code="tenant_database_error")
+    if "_login_user" not in g:  # render the page without asking the database that is down who is signed in
+        g._login_user = login_manager.anonymous_user()
     return error_response(503, "Service Unavailable", "The console's main database is not answering. "
                           "Try again in a moment.", code="main_database_unavailable")
 

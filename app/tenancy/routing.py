@@ -37,6 +37,7 @@ class Route:
     mode: str  # shared | dedicated | fallback
     target: str  # masked: "shared" or user@host:port/db
     problem: TenantUnavailable | None = None
+    entry: EngineEntry | None = None  # the dedicated engine, to remember a failure seen mid-request
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Tenancy:
             self.registry.counters.fallbacks += 1
             return self._shared_session(org), Route("fallback", "shared", problem)
         session = TenantSession(bind=entry.engine, organization_id=org.id)
-        return session, Route("dedicated", entry.masked)
+        return session, Route("dedicated", entry.masked, entry=entry)
 
     def _shared_session(self, org: Organization) -> TenantSession:
         return TenantSession(bind=self.shared_engine, organization_id=org.id)
@@ -160,6 +161,14 @@ class Tenancy:
             # Once per failure window, not once per request.
             audit.record("tenant.unavailable", org_id=org.id, outcome=problem.code,
                          detail=f"{entry.masked}: {problem.message}")
+
+
+def failed_mid_request(exc: Exception) -> None:
+    """The dedicated database broke during this request: later requests fall back at once."""
+    route = g.get("tenant_route")
+    if route is not None and route.entry is not None:
+        route.entry.mark_failed("unreachable", f"The dedicated database {route.entry.masked} stopped answering "
+                                f"({_reason(exc)}).", tenancy().config["TENANT_RETRY_AFTER"])
 
 
 def _reason(exc: Exception) -> str:

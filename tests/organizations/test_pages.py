@@ -2,9 +2,8 @@
 import re
 
 import pytest
-from cryptography.fernet import Fernet
 
-from tests.helpers import add_admin, add_donors, add_org, csrf_token, login, sql
+from tests.helpers import new_fernet_key, add_admin, add_donors, add_org, csrf_token, login, sql
 from tests.pgserver import free_port
 
 CANARY = "Canary-Pw-7731"
@@ -110,7 +109,7 @@ def test_blank_password_keeps_the_stored_one(app, owner_client, databases):
 
 
 def test_saved_urls_are_encrypted_when_a_key_is_set(make_app, databases):
-    app = make_app(TENANT_URL_ENCRYPTION_KEY=Fernet.generate_key().decode())
+    app = make_app(TENANT_URL_ENCRYPTION_KEY=new_fernet_key())
     add_org(app, "org-a", "Alpha Aid")
     add_admin(app, "owner@example.org", "owner")
     client = app.test_client()

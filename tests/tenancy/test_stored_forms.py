@@ -1,8 +1,7 @@
 """Where the URL lives: plain (the guide's Option B), env:NAME, or enc:v1: under Fernet keys."""
-from cryptography.fernet import Fernet
 
 from app.tenancy.urls import fernet_for, resolve_stored, seal
-from tests.helpers import sql
+from tests.helpers import new_fernet_key, sql
 from tests.tenancy.test_routing import DONOR_IDS, set_url
 
 
@@ -17,14 +16,14 @@ def test_env_form_reads_the_url_when_connecting(world, databases, monkeypatch):
 
 
 def test_encrypted_form_is_routed(world, databases):
-    key = Fernet.generate_key().decode()
+    key = new_fernet_key()
     app, client, rows = world(TENANT_URL_ENCRYPTION_KEY=key)
     set_url(databases, "org-a", seal(databases["tenant_a"], fernet_for(key)))
     assert set(DONOR_IDS.findall(client.get("/organizations/org-a/donors").get_data(as_text=True))) == set(rows["a"])
 
 
 def test_encrypt_urls_encrypts_then_rotates_and_is_safe_to_rerun(make_app, databases):
-    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    old, new = new_fernet_key(), new_fernet_key()
     plain = "postgresql://u:Canary7x@127.0.0.1:5432/org1_db"
     app = make_app(TENANT_URL_ENCRYPTION_KEY=old)
     from tests.helpers import add_org
@@ -49,7 +48,7 @@ def test_encrypt_urls_encrypts_then_rotates_and_is_safe_to_rerun(make_app, datab
 def test_encrypt_urls_reports_rows_it_cannot_decrypt(make_app):
     from tests.helpers import add_org
 
-    app = make_app(TENANT_URL_ENCRYPTION_KEY=Fernet.generate_key().decode())
-    add_org(app, "foreign", database_url=seal("postgresql://u:p@127.0.0.1/db", fernet_for(Fernet.generate_key().decode())))
+    app = make_app(TENANT_URL_ENCRYPTION_KEY=new_fernet_key())
+    add_org(app, "foreign", database_url=seal("postgresql://u:p@127.0.0.1/db", fernet_for(new_fernet_key())))
     result = app.test_cli_runner().invoke(args=["tenants", "encrypt-urls"])
     assert result.exit_code == 1 and "failed=1" in result.output
