@@ -1,7 +1,7 @@
 """Error pages: a clear message, the right status, never a stack trace or driver text."""
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db, login_manager
@@ -46,6 +46,13 @@ def handle_database_down(exc: OperationalError):
                           "Try again in a moment.", code="main_database_unavailable")
 
 
+def handle_bad_data(exc: DataError):
+    # PostgreSQL refused a value (a NUL byte, say): the input was bad, not the server.
+    db.session.rollback()
+    return error_response(400, "Bad Request", "The input holds characters or values that cannot be used "
+                          "(for example a NUL byte). Correct it and try again.", code="bad_request")
+
+
 def handle_unexpected(exc: Exception):
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     db.session.rollback()
@@ -57,5 +64,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(TenantUnavailable, handle_tenant_unavailable)
     app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(DataError, handle_bad_data)
     if not app.debug:
         app.register_error_handler(Exception, handle_unexpected)
