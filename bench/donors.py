@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
@@ -179,24 +180,39 @@ def run(database: str, args, secret: str) -> None:
 
 
 def export_rss(port: int, client: Client, path: str) -> tuple[int, int, int, float]:
-    """(rows, worker peak RSS before, after, seconds): VmHWM of the gunicorn worker serving it."""
+    """(rows, worker RSS before, peak RSS during the export, seconds), sampling VmRSS every 20 ms.
+
+    VmRSS, not the high-water mark: signing in runs argon2, which borrows 64 MiB for a
+    moment and gives it back; the export's own footprint is what is measured here."""
     workers = subprocess.run(["pgrep", "-f", f"gunicorn --bind 127.0.0.1:{port}"], capture_output=True, text=True)
     pids = [int(p) for p in workers.stdout.split()]
-    def peak():
+
+    def rss() -> int:
         values = []
         for pid in pids:
             try:
                 status = open(f"/proc/{pid}/status").read()
-                values.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) // 1024)
+                values.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) // 1024)
             except (OSError, AttributeError):
                 pass
         return max(values)
-    before = peak()
+
+    before, peak, done = rss(), [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss())
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     started = time.monotonic()
     status, body = client.get(path)
     seconds = time.monotonic() - started
+    done.set()
+    sampler.join()
     assert status == 200
-    return body.count("\n") - 1, before, peak(), seconds
+    return body.count("\n") - 1, before, peak[0], seconds
 
 
 def report(results, walk, deep_pages, django, csv_rss) -> None:
@@ -213,7 +229,7 @@ def report(results, walk, deep_pages, django, csv_rss) -> None:
     print(f"the Django-admin way (COUNT(*) + OFFSET {deep_pages * 50:,}), raw SQL p50: "
           f"{percentile(django, 50) * 1000:.1f} ms ({percentile(django, 50) / results['deep page (by cursors)'][2]:.0f}x the keyset SQL)")
     rows, before, after, seconds = csv_rss
-    print(f"CSV export: {rows:,} rows in {seconds:.1f} s; worker peak RSS {before} MB before, {after} MB after  "
+    print(f"CSV export: {rows:,} rows in {seconds:.1f} s; worker RSS {before} MB before, peak {after} MB during  "
           f"target < 150 MB  {'PASS' if after < 150 else 'FAIL'}")
 
 

@@ -106,6 +106,9 @@ def _truncate(urls) -> None:
     tables = ", ".join(f'"{t}"' for t in TABLES)
     for url in urls:
         with psycopg.connect(url, autocommit=True) as conn:
+            # The test is over: a connection it left open (a response never closed) must not block the next one.
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
             conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 

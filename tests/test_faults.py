@@ -45,8 +45,8 @@ def test_stopping_a_dedicated_cluster_degrades_only_its_organizations(make_app, 
         while not stop.is_set():
             for org in orgs:
                 started = time.monotonic()
-                response = client.get(f"/organizations/{org}/donors")
-                text = response.get_data(as_text=True)
+                with client.get(f"/organizations/{org}/donors") as response:  # closing ends the app context
+                    text = response.get_data(as_text=True)
                 log.append((time.monotonic(), org, response.status_code, time.monotonic() - started,
                             'data-testid="fallback-banner"' in text, set(DONOR_IDS.findall(text))))
 

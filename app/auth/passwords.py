@@ -1,4 +1,6 @@
 """Admin passwords: argon2id hashes, and sign-in that does not reveal which emails exist."""
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func
@@ -8,8 +10,13 @@ from app.models import AdminUser
 from app.security import find_admin
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both failures cost the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures cost the same time.
+    Made on first use: an argon2 hash takes 64 MiB and a fifth of a second, not for every import."""
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -19,7 +26,7 @@ def hash_password(password: str) -> str:
 def authenticate(email: str, password: str) -> AdminUser | None:
     admin = find_admin(email)
     try:
-        _hasher.verify(admin.password_hash if admin else _DUMMY_HASH, password)
+        _hasher.verify(admin.password_hash if admin else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if admin is None or not admin.active:
