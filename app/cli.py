@@ -4,11 +4,10 @@ import secrets
 import sys
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from app import audit
 from app.api.tokens import TOKEN_PREFIX, token_hash
 from app.auth.passwords import hash_password
 from app.extensions import db

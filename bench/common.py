@@ -189,3 +189,18 @@ class ConnectionSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def add_bench_admin(conn: psycopg.Connection) -> None:
+    """The owner every benchmark client signs in as."""
+    from argon2 import PasswordHasher
+
+    conn.execute("""INSERT INTO "AdminUser" (email, "passwordHash", role) VALUES ('bench@example.org', %s, 'owner')
+                    ON CONFLICT (email) DO NOTHING""", (PasswordHasher().hash(PASSWORD),))
+
+
+def fill_donors(conn: psycopg.Connection, org: str, count: int) -> None:
+    conn.execute("""
+        INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName", email)
+        SELECT %(org)s || '-' || g, %(org)s, 'First' || g, 'Last' || (g %% 97), 'd' || g || '@example.org'
+        FROM generate_series(1, %(n)s) g""", {"org": org, "n": count})

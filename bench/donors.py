@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from bench.common import PASSWORD, ROOT, Client, Databases, admin_sql, db_url, gunicorn, percentile
+from bench.common import PASSWORD, ROOT, Client, Databases, add_bench_admin, admin_sql, db_url, gunicorn, percentile
 
 ORG = "bench-org-{}"
 DEEP_PAGES = 10_000
@@ -44,14 +44,6 @@ def load(database: str, donors: int, orgs: int) -> None:
     with psycopg.connect(db_url(database), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     print(f"loaded {orgs} x {donors:,} donors in {time.monotonic() - started:.0f} s")
-
-
-def add_admin(database: str) -> None:
-    from argon2 import PasswordHasher
-
-    with psycopg.connect(db_url(database)) as conn:
-        conn.execute("""INSERT INTO "AdminUser" (email, "passwordHash", role) VALUES ('bench@example.org', %s, 'owner')
-                        ON CONFLICT (email) DO NOTHING""", (PasswordHasher().hash(PASSWORD),))
 
 
 def timed(fn, n: int) -> list[float]:
@@ -109,7 +101,8 @@ def main() -> None:
         load(database, args.donors, args.orgs)
     secret = "bench-secret-key-" + "x" * 40
     try:
-        add_admin(database)
+        with psycopg.connect(db_url(database)) as conn:
+            add_bench_admin(conn)
         run(database, args, secret)
     finally:
         if dbs and not args.keep:

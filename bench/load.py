@@ -13,36 +13,30 @@ import json
 
 import psycopg
 
-from bench.common import PASSWORD, ConnectionSampler, Databases, db_url, gunicorn, run_load
+from bench.common import ConnectionSampler, Databases, add_bench_admin, db_url, fill_donors, gunicorn, run_load
 
 WORKERS, THREADS, CACHE, POOL, OVERFLOW = 2, 4, 32, 2, 2
 
 
 def setup(dbs: Databases) -> tuple[str, list[str], list[str]]:
-    from argon2 import PasswordHasher
-
     main = dbs.create("main")
     dedicated = [dbs.create(f"d{i}") for i in range(5)]
     shared_orgs = [f"shared-{i:02d}" for i in range(25)]
     dedicated_orgs = [f"dedicated-{i:02d}" for i in range(25)]
     with psycopg.connect(db_url(main)) as conn:
-        conn.execute("""INSERT INTO "AdminUser" (email, "passwordHash", role) VALUES ('bench@example.org', %s, 'owner')""",
-                     (PasswordHasher().hash(PASSWORD),))
+        add_bench_admin(conn)
         for org in shared_orgs:
             conn.execute("""INSERT INTO "Organization" (id, name) VALUES (%s, %s)""", (org, org))
         for i, org in enumerate(dedicated_orgs):
             conn.execute("""INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
                          (org, org, db_url(dedicated[i % 5])))
-    fill = """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName", email)
-              SELECT %(org)s || '-' || g, %(org)s, 'First' || g, 'Last' || (g %% 53), 'd' || g || '@example.org'
-              FROM generate_series(1, 300) g"""
     with psycopg.connect(db_url(main)) as conn:
         for org in shared_orgs:
-            conn.execute(fill, {"org": org})
+            fill_donors(conn, org, 300)
     for i, database in enumerate(dedicated):
         with psycopg.connect(db_url(database)) as conn:
             for org in dedicated_orgs[i::5]:
-                conn.execute(fill, {"org": org})
+                fill_donors(conn, org, 300)
     return main, shared_orgs, dedicated_orgs
 
 
@@ -63,7 +57,7 @@ def main() -> None:
                 mixed = run_load(port, "bench@example.org", paths, args.clients, args.seconds)
         bound = WORKERS * CACHE * (POOL + OVERFLOW) + WORKERS * (POOL + OVERFLOW)  # + the shared read-only pools
         print(f"{'case':<34}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}  statuses")
-        for name, result in ((f"25 shared orgs (baseline)", baseline), ("50 orgs, shared + dedicated", mixed)):
+        for name, result in (("25 shared orgs (baseline)", baseline), ("50 orgs, shared + dedicated", mixed)):
             print(f"{name:<34}{result['requests']:>10}{result['rps']:>9.1f}{result['p50_ms']:>9.1f}"
                   f"{result['p95_ms']:>9.1f}  {json.dumps(result['statuses'])}")
         errors = sum(n for code, n in mixed["statuses"].items() if code >= 500)

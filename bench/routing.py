@@ -13,7 +13,7 @@ import json
 
 import psycopg
 
-from bench.common import PASSWORD, ConnectionSampler, Databases, db_url, gunicorn, run_load
+from bench.common import ConnectionSampler, Databases, add_bench_admin, db_url, fill_donors, gunicorn, run_load
 
 ORGS, DATABASES, DONORS_PER_ORG = 200, 20, 200
 WORKERS, THREADS = 2, 4
@@ -21,24 +21,18 @@ CACHE, POOL, OVERFLOW = 32, 2, 2
 
 
 def setup(dbs: Databases) -> tuple[str, list[str]]:
-    from argon2 import PasswordHasher
-
     main = dbs.create("main")
     tenants = [dbs.create(f"t{i:02d}") for i in range(DATABASES)]
     org_ids = [f"org-{i:03d}" for i in range(ORGS)]
     with psycopg.connect(db_url(main)) as conn:
-        conn.execute("""INSERT INTO "AdminUser" (email, "passwordHash", role) VALUES ('bench@example.org', %s, 'owner')""",
-                     (PasswordHasher().hash(PASSWORD),))
+        add_bench_admin(conn)
         for i, org in enumerate(org_ids):
             conn.execute("""INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
                          (org, f"Organization {i}", db_url(tenants[i % DATABASES])))
     for t, tenant in enumerate(tenants):
         with psycopg.connect(db_url(tenant)) as conn:
             for org in org_ids[t::DATABASES]:
-                conn.execute("""
-                    INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName", email)
-                    SELECT %(org)s || '-' || g, %(org)s, 'First' || g, 'Last' || (g %% 97), 'd' || g || '@example.org'
-                    FROM generate_series(1, %(n)s) g""", {"org": org, "n": DONORS_PER_ORG})
+                fill_donors(conn, org, DONORS_PER_ORG)
             conn.execute("ANALYZE")
     return main, org_ids
 

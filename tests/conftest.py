@@ -168,3 +168,14 @@ def password_cluster():
     cluster.start()
     yield cluster
     cluster.destroy()
+
+
+@pytest.fixture
+def owner_client(app):
+    """A test client signed in as an owner of every organization."""
+    from tests.helpers import add_admin, login
+
+    add_admin(app, "owner@example.org", "owner")
+    client = app.test_client()
+    login(client, "owner@example.org")
+    return client

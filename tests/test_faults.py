@@ -3,7 +3,6 @@ import re
 import threading
 import time
 
-import psycopg
 import pytest
 
 from tests import pgserver

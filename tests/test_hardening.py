@@ -14,14 +14,6 @@ from tests.helpers import PASSWORD, add_admin, add_donors, add_org, csrf_token, 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
-@pytest.fixture
-def owner_client(app):
-    add_admin(app, "owner@example.org", "owner")
-    client = app.test_client()
-    login(client, "owner@example.org")
-    return client
-
-
 def test_security_headers_on_every_page(owner_client):
     for path in ("/login", "/organizations", "/healthz", "/api/openapi.json", "/no-such-page"):
         headers = owner_client.get(path).headers

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Select, and_, exists, extract, func, literal_column, or_, select, tuple_
+from sqlalchemy import Select, and_, exists, extract, func, literal_column, or_, tuple_
 
 from app.models import Campaign, Donation, Donor, DonorPreference
 from app.tenancy.counts import Count, count_or_estimate

@@ -1,20 +1,11 @@
 """The organization pages: list, detail, test, save, clear, roles, audit."""
 import re
 
-import pytest
 
 from tests.helpers import new_fernet_key, add_admin, add_donors, add_org, csrf_token, login, sql
 from tests.pgserver import free_port
 
 CANARY = "Canary-Pw-7731"
-
-
-@pytest.fixture
-def owner_client(app):
-    add_admin(app, "owner@example.org", "owner")
-    client = app.test_client()
-    login(client, "owner@example.org")
-    return client
 
 
 def post_form(client, page_path, action, **data):

@@ -5,7 +5,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Donation, Donor, Organization
+from app.models import Donor, Organization
 from app.tenancy.routing import tenancy
 from app.tenancy.scoping import scoped_select
 from tests.helpers import sql
