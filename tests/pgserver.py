@@ -80,8 +80,8 @@ class TempCluster:
     def _run(self, args: list[str]) -> None:
         subprocess.run(self.as_user + args, check=True, capture_output=True, timeout=120)
 
-    def start(self) -> None:
-        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir} -c fsync=off"
+    def start(self, extra: str = "") -> None:
+        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir} -c fsync=off {extra}"
         self._run([self.pg_ctl, "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"])
 
     def stop(self) -> None:
