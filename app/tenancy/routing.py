@@ -227,8 +227,13 @@ def use_tenant() -> None:
 
 def close_tenant(_exc=None) -> None:
     session = g.pop("tenant", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except SQLAlchemyError:
+        # The database went away mid-request: its connection is invalidated, the response already made.
+        current_app.logger.warning("tenant session for %s closed on a broken connection", g.get("org") and g.org.id)
 
 
 def init_app(app: Flask) -> None:
