@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from app import audit
 from app.extensions import db
@@ -104,8 +103,7 @@ def migrate_command(org_id: str | None, dry_run: bool, concurrency: int, as_json
     state = tenancy()
     targets: dict[str, dict] = {}
     if not org_id:
-        main = make_url(state.config["SQLALCHEMY_DATABASE_URI"])
-        targets[render(main)] = {"url": main, "orgs": [], "label": "main database"}
+        targets[render(state.main_url)] = {"url": state.main_url, "orgs": [], "label": "main database"}
     orgs = [find_org(org_id)] if org_id else db.session.scalars(
         select(Organization).where(Organization.database_url.is_not(None))).all()
     rows = []
@@ -192,10 +190,9 @@ def move_command(org_id, to_url, to_shared, purge_shared, dry_run, batch, as_jso
 
 def current_endpoint(org: Organization) -> tuple[Endpoint, bool]:
     state = tenancy()
-    timeout = state.config["TENANT_CONNECT_TIMEOUT"]
     if state.uses_dedicated(org):
-        return Endpoint(state.dedicated_url(org), timeout), True
-    return Endpoint(moves.main_url(state), timeout), False
+        return moves.endpoint(state, state.dedicated_url(org)), True
+    return moves.main_endpoint(state), False
 
 
 @tenants.command("backup")
@@ -230,7 +227,7 @@ def restore_command(org_id: str, source: Path, to_url: str | None, as_json: bool
         if to_url:
             url = parse_database_url(to_url, allow_sqlite=False)
             state.policy.check(url)
-            target = Endpoint(url, state.config["TENANT_CONNECT_TIMEOUT"])
+            target = moves.endpoint(state, url)
         else:
             target, _ = current_endpoint(org)
         states = backups.restore(target, org.id, source)

@@ -3,7 +3,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from app import audit
 from app.extensions import db
@@ -29,16 +29,19 @@ class MovePlan:
     already_switched: bool = False
 
 
-def main_url(state: Tenancy) -> URL:
-    url = make_url(state.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() != "postgresql":
-        raise TransferError("moves need a PostgreSQL main database (DATABASE_URL).")
-    return url
+def endpoint(state: Tenancy, url: URL) -> Endpoint:
+    """A writable connection to url with the tenant connect timeout and the operator's TLS settings."""
+    return Endpoint(url, state.config["TENANT_CONNECT_TIMEOUT"], state.policy.connect_extras())
+
+
+def main_endpoint(state: Tenancy) -> Endpoint:
+    if state.main_url.get_backend_name() != "postgresql":
+        raise TransferError("moves and backups need a PostgreSQL main database (DATABASE_URL).")
+    return Endpoint(state.main_url, state.config["TENANT_CONNECT_TIMEOUT"])
 
 
 def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan:
-    timeout, extras = state.config["TENANT_CONNECT_TIMEOUT"], state.policy.connect_extras()
-    main = Endpoint(main_url(state), timeout)
+    main = main_endpoint(state)
     if to_url is None:  # back to shared mode
         if not org.database_url:
             raise TransferError(f"{org.id} is already in shared mode.")
@@ -46,14 +49,14 @@ def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan
             current = state.dedicated_url(org)
         except InvalidDatabaseUrl as exc:
             raise TransferError(f"{org.id}'s stored URL cannot be used: {exc}") from None
-        plan = MovePlan(org, "shared", Endpoint(current, timeout, extras), main, main.url)
+        plan = MovePlan(org, "shared", endpoint(state, current), main, main.url)
     else:
         try:
             url = parse_database_url(to_url, allow_sqlite=False)
             state.policy.check(url)
         except (InvalidDatabaseUrl, DnsFailure) as exc:
             raise TransferError(f"--to: {exc}") from None
-        plan = MovePlan(org, "dedicated", main, Endpoint(url, timeout, extras), url)
+        plan = MovePlan(org, "dedicated", main, endpoint(state, url), url)
         if org.database_url:
             current = state.dedicated_url(org)
             if not same_database(current, url):

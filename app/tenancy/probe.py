@@ -5,7 +5,7 @@ the field that is most likely wrong.
 """
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -52,8 +52,6 @@ class ProbeResult:
         return {"ok": self.ok, "code": self.code, "message": self.message, "latencyMs": self.latency_ms,
                 "serverVersion": self.server_version, "schemaRevision": self.schema_revision}
 
-    def as_dict(self) -> dict:
-        return asdict(self) | {"ok": self.ok}
 
 
 def result(code: str, message: str | None = None, hint: str | None = None, **extra) -> ProbeResult:

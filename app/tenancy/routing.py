@@ -4,7 +4,6 @@ Routes under /organizations/<org_id>/ resolve the organization once into g.org (
 "Organization not found" for an unknown or out-of-scope id). use_tenant() then puts on
 g.tenant a read-only TenantSession on the right engine, applying the fallback policy.
 """
-import time
 from dataclasses import dataclass
 
 from flask import Flask, abort, current_app, g, request
@@ -19,7 +18,8 @@ from app.tenancy.engines import EngineEntry, EngineRegistry, make_read_only_engi
 from app.tenancy.schema import check_schema
 from app.tenancy.targets import DnsFailure, TargetPolicy
 from app.tenancy.scoping import TenantSession
-from app.tenancy.probe import ProbeResult, probe
+from app.tenancy.probe import MESSAGES as CODE_MESSAGES
+from app.tenancy.probe import ProbeResult, classify, probe
 from app.tenancy.urls import (InvalidDatabaseUrl, fernet_for, mask, parse_database_url, resolve_stored,
                               storage_kind)
 
@@ -54,8 +54,9 @@ class Tenancy:
         cfg = app.config
         self.config = cfg
         self.fernet = fernet_for(cfg["TENANT_URL_ENCRYPTION_KEY"])
+        self.main_url = make_url(cfg["SQLALCHEMY_DATABASE_URI"])
         self.policy = TargetPolicy(
-            main_url=make_url(cfg["SQLALCHEMY_DATABASE_URI"]), allowed_hosts=cfg["TENANT_DB_ALLOWED_HOSTS"],
+            main_url=self.main_url, allowed_hosts=cfg["TENANT_DB_ALLOWED_HOSTS"],
             denied_networks=cfg["TENANT_DB_DENIED_NETWORKS"], dns_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
             require_ssl=cfg["TENANT_DB_REQUIRE_SSL"], sslrootcert=cfg["TENANT_DB_SSLROOTCERT"],
         )
@@ -65,14 +66,13 @@ class Tenancy:
             statement_timeout=cfg["TENANT_STATEMENT_TIMEOUT"], policy=self.policy,
         )
         self._shared_engine = None
-        self.started_at = time.time()
 
     @property
     def shared_engine(self):
         # Created on first use: the main database may not be migrated when the app starts.
         if self._shared_engine is None:
             self._shared_engine = make_read_only_engine(
-                make_url(self.config["SQLALCHEMY_DATABASE_URI"]), pool_size=self.config["TENANT_POOL_SIZE"],
+                self.main_url, pool_size=self.config["TENANT_POOL_SIZE"],
                 max_overflow=self.config["TENANT_MAX_OVERFLOW"],
                 connect_timeout=self.config["TENANT_CONNECT_TIMEOUT"],
                 statement_timeout=self.config["TENANT_STATEMENT_TIMEOUT"],
@@ -148,7 +148,7 @@ class Tenancy:
             raise problem from None
         except (DBAPIError, SQLAlchemyError) as exc:
             problem = TenantUnavailable(
-                "unreachable", f"The dedicated database {entry.masked} could not be reached ({_reason(exc)}).",
+                "unreachable", f"The dedicated database {entry.masked} could not be reached: {_reason(exc)}.",
                 "Check that the database server is running and reachable from the console.",
             )
             self._remember(org, entry, problem)
@@ -167,24 +167,14 @@ def failed_mid_request(exc: Exception) -> None:
     """The dedicated database broke during this request: later requests fall back at once."""
     route = g.get("tenant_route")
     if route is not None and route.entry is not None:
-        route.entry.mark_failed("unreachable", f"The dedicated database {route.entry.masked} stopped answering "
-                                f"({_reason(exc)}).", tenancy().config["TENANT_RETRY_AFTER"])
+        route.entry.mark_failed("unreachable", f"The dedicated database {route.entry.masked} stopped answering: "
+                                f"{_reason(exc)}.", tenancy().config["TENANT_RETRY_AFTER"])
 
 
 def _reason(exc: Exception) -> str:
-    """A short cause without driver text (which may quote the connection string)."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    if "timeout" in text or "timed out" in text:
-        return "timed out"
-    if "refused" in text:
-        return "connection refused"
-    if "could not translate host name" in text or "name or service not known" in text:
-        return "host name not found"
-    if "password authentication failed" in text:
-        return "authentication failed"
-    if "does not exist" in text:
-        return "database does not exist"
-    return "connection failed"
+    """A short cause without driver text (which may quote the connection string): the probe's classification."""
+    text = CODE_MESSAGES[classify(getattr(exc, "orig", None) or exc)][0].rstrip(".")
+    return text[0].lower() + text[1:]
 
 
 def tenancy() -> Tenancy:
