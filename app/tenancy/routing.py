@@ -211,8 +211,8 @@ def use_tenant() -> None:
         return
     g.tenant, g.tenant_route = tenancy().open_session(org)
     # The guide's "log every database access": who read which organization, where, when.
-    audit.record("tenant.read", org_id=org.id, outcome=g.tenant_route.mode,
-                 detail=f"{g.tenant_route.target}: {request.path}")
+    audit.record_read("tenant.read", org_id=org.id, outcome=g.tenant_route.mode,
+                      detail=f"{g.tenant_route.target}: {request.path}")
 
 
 def close_tenant(_exc=None) -> None:
