@@ -89,6 +89,12 @@ def test_demo_data_is_deterministic_and_uses_copy(runner, app, make_app, databas
           (SELECT sum(amount) FROM "Donation" x WHERE x."donorId" = d.id)
           OR "giftCount" <> (SELECT count(*) FROM "Donation" x WHERE x."donorId" = d.id)
           OR "lastGiftDate" IS DISTINCT FROM (SELECT max(date) FROM "Donation" x WHERE x."donorId" = d.id)""") == [(0,)]
+    # And each campaign's, from all its gifts at once.
+    assert sql(databases["main"], """
+        SELECT count(*) FROM "Campaign" c WHERE "giftCount" = 0
+          OR "raisedTotal" <> (SELECT sum(amount) FROM "Donation" x WHERE x."campaignId" = c.id)
+          OR "giftCount" <> (SELECT count(*) FROM "Donation" x WHERE x."campaignId" = c.id)
+          OR "donorCount" <> (SELECT count(DISTINCT "donorId") FROM "Donation" x WHERE x."campaignId" = c.id)""") == [(0,)]
     first = sql(databases["main"], FIRST_DONORS)
     again = runner.invoke(args=["demo-data", "--donors", "300"])
     assert "skipped" in again.output and counts(app, "org_hope") == loaded

@@ -27,6 +27,10 @@ class Campaign(db.Model):
     start_date: Mapped[date | None] = mapped_column("startDate", Date)
     end_date: Mapped[date | None] = mapped_column("endDate", Date)
     created_at: Mapped[datetime] = created_at()
+    # Maintained by triggers on "Donation" (migration f3c1d5a7b920); never written by the console.
+    raised_total: Mapped[Decimal] = mapped_column("raisedTotal", Numeric(14, 2), nullable=False, server_default="0")
+    gift_count: Mapped[int] = mapped_column("giftCount", Integer, nullable=False, server_default="0")
+    donor_count: Mapped[int] = mapped_column("donorCount", Integer, nullable=False, server_default="0")
 
 
 class Donor(db.Model):
@@ -68,7 +72,7 @@ class Donation(db.Model):
     __tablename__ = "Donation"
     __table_args__ = (
         Index("ix_Donation_org_donor_date", "organizationId", "donorId", "date"),
-        Index("ix_Donation_org_campaign", "organizationId", "campaignId"),
+        Index("ix_Donation_org_campaign_donor", "organizationId", "campaignId", "donorId"),
         Index("ix_Donation_org_date", "organizationId", "date"),
         Index("ix_Donation_org_id", "organizationId", "id", unique=True),
     )
