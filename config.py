@@ -161,7 +161,8 @@ def secret_key_problem(key: str) -> str | None:
 def main_engine_options(uri: str) -> dict:
     if uri.startswith("postgresql"):
         # A main database that does not answer must fail fast, not hang a worker.
-        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+        # (Stale pooled connections: app/pooling.py.)
+        return {"connect_args": {"connect_timeout": 10}}
     return {}
 
 

@@ -8,7 +8,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     app.config.from_object((config_class or config_class_from_env())(**overrides))
 
-    from app import cli, headers, logging_setup, request_log, security
+    from app import cli, headers, logging_setup, pooling, request_log, security
     from app.errors import handlers as errors
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
     from app.tenancy import routing
@@ -16,6 +16,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     logging_setup.init_app(app)
     request_log.init_app(app)
     db.init_app(app)
+    with app.app_context():
+        pooling.ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine
 
+from app.pooling import ping_when_idle
 from app.tenancy.targets import TargetPolicy
 from app.tenancy.urls import mask
 
@@ -154,7 +155,7 @@ def make_read_only_engine(url: URL, *, pool_size: int, max_overflow: int,
                           connect_timeout: int, statement_timeout: float) -> Engine:
     """An engine whose every connection is read-only at the database and time-bounded."""
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+        engine = ping_when_idle(create_engine(url, pool_size=pool_size, max_overflow=max_overflow))
 
         @event.listens_for(engine, "connect")
         def _query_only(dbapi_connection, _record):
@@ -165,13 +166,12 @@ def make_read_only_engine(url: URL, *, pool_size: int, max_overflow: int,
     connect_args = {"connect_timeout": connect_timeout, "options": options}
     if "application_name" not in url.query:
         connect_args["application_name"] = APPLICATION_NAME
-    return create_engine(
+    return ping_when_idle(create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
         pool_recycle=1800,
         # A full pool waits no longer than a connect would: the request then fails fast.
         pool_timeout=connect_timeout,
         connect_args=connect_args,
-    )
+    ))
