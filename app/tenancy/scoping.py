@@ -17,16 +17,17 @@ class TenantSession(Session):
     def __init__(self, *, organization_id: str, **kwargs):
         super().__init__(**kwargs)
         self.organization_id = organization_id
+        # Built once per session rather than on each of a page's statements.
+        self.scope_options = tuple(
+            with_loader_criteria(model, lambda cls: cls.organization_id == organization_id, include_aliases=True)
+            for model in TENANT_MODELS
+        )
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
 def _scope_to_organization(state: ORMExecuteState) -> None:
     if state.is_select or state.is_update or state.is_delete:
-        org_id = state.session.organization_id
-        for model in TENANT_MODELS:
-            state.statement = state.statement.options(
-                with_loader_criteria(model, lambda cls: cls.organization_id == org_id, include_aliases=True)
-            )
+        state.statement = state.statement.options(*state.session.scope_options)
 
 
 def scoped_select(session: TenantSession, model, *columns) -> Select:
