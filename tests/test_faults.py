@@ -58,7 +58,8 @@ def test_stopping_a_dedicated_cluster_degrades_only_its_organizations(make_app, 
     for thread in threads:
         thread.start()
     try:
-        time.sleep(1.5)
+        served = lambda: {e[1] for e in list(log) if e[2] == 200 and not e[4]} >= {"org-d1", "org-d2"}
+        assert pgserver.wait_for(served, timeout=20, step=0.1), "the dedicated organizations were never served"
         stopping_at = time.monotonic()
         cluster.stop()
         stopped_at = time.monotonic()
