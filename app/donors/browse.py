@@ -150,8 +150,15 @@ def yearly_totals(session: TenantSession, donor_id: str) -> list:
     ).all()
 
 
-def preferences(session: TenantSession, donor_id: str) -> DonorPreference | None:
-    return session.scalar(scoped_select(session, DonorPreference).where(DonorPreference.donor_id == donor_id))
+def donor_profile(session: TenantSession, donor_id: str) -> tuple[Donor, DonorPreference | None] | None:
+    """The donor and its preferences in one query; None for an unknown or another organization's id."""
+    row = session.execute(
+        scoped_select(session, Donor, Donor, DonorPreference)
+        .outerjoin(DonorPreference, and_(DonorPreference.donor_id == Donor.id,
+                                         DonorPreference.organization_id == session.organization_id))
+        .where(Donor.id == donor_id)
+    ).first()
+    return tuple(row) if row else None
 
 
 def campaign_summaries(session: TenantSession) -> list:

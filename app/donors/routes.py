@@ -3,12 +3,11 @@ from flask import Response, abort, g, render_template, request, stream_with_cont
 
 from app import audit
 from app.donors import bp
-from app.donors.browse import (BadRequest, campaign_choices, campaign_summaries, donor_page, gift_page,
-                               preferences, yearly_totals)
+from app.donors.browse import (BadRequest, campaign_choices, campaign_summaries, donor_page, donor_profile,
+                               gift_page, yearly_totals)
 from app.donors.export import donor_csv
 from app.donors.forms import DonorListForm
 from app.errors.handlers import error_response
-from app.models import Donor
 from app.tenancy.routing import use_tenant
 
 bp.before_request(use_tenant)
@@ -55,11 +54,12 @@ def export():
 
 @bp.get("/organizations/<org_id>/donors/<donor_id>")
 def detail(donor_id: str):
-    donor = g.tenant.get(Donor, donor_id)  # the session's scope makes another organization's donor a 404 too
-    if donor is None:
+    profile = donor_profile(g.tenant, donor_id)  # another organization's donor is a 404 too
+    if profile is None:
         abort(404, description="Donor not found")
+    donor, preference = profile
     return render_template(
-        "donors/detail.html", donor=donor, preference=preferences(g.tenant, donor.id),
+        "donors/detail.html", donor=donor, preference=preference,
         gifts=gift_page(g.tenant, donor.id, request.args.get("cursor")), years=yearly_totals(g.tenant, donor.id),
     )
 
