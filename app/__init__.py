@@ -8,7 +8,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     app.config.from_object((config_class or config_class_from_env())(**overrides))
 
-    from app import cli, headers, logging_setup, pooling, request_log, security
+    from app import audit, cli, headers, logging_setup, pooling, request_log, security
     from app.errors import handlers as errors
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
     from app.tenancy import routing
@@ -18,6 +18,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     db.init_app(app)
     with app.app_context():
         pooling.ping_when_idle(db.engine)
+    audit.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

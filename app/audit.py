@@ -1,11 +1,16 @@
 """Audit events: who did what to which organization. Callers pass masked text only."""
-from flask import has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert
 
 from app.extensions import db
 from app.logging_setup import mask_credentials
 from app.models import AuditEvent
+from app.pooling import ping_when_idle
+
+# Column keys by attribute name, for the Core insert of record_read().
+COLUMN_KEYS = {attr.key: attr.columns[0].key for attr in AuditEvent.__mapper__.column_attrs}
+INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 def _values(action: str, org_id: str | None, outcome: str, detail: str | None, actor) -> dict:
@@ -35,14 +40,28 @@ def record(action: str, *, org_id: str | None = None, outcome: str = "ok", detai
 def record_read(action: str, *, org_id: str, outcome: str, detail: str) -> None:
     """One row per tenant page view, the busiest writer of this table.
 
-    Written on its own connection, so the request's session (the signed-in admin, the
-    organization) is not expired by a commit and loaded again, and committed without
-    waiting for the WAL flush: the row is written before the page is served, and only a
-    crash of the database server itself within a fraction of a second could lose it.
-    Changes (URLs, moves, exports) keep the fully durable record() above.
+    Written on a connection of its own (see init_app), so the request's session keeps
+    the signed-in admin and the organization loaded rather than expiring them with a
+    commit. The row is in the table before the page is served.
     """
     values = _values(action, org_id, outcome, detail, None)
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        connection.execute(insert(AuditEvent).values(**values))
+    engine = current_app.extensions["audit.reads"] or db.engine
+    with engine.begin() as connection:
+        connection.execute(INSERT_EVENT, {COLUMN_KEYS[key]: value for key, value in values.items()})
+
+
+def init_app(app: Flask) -> None:
+    """On PostgreSQL, tenant-read rows get their own small pool of autocommit connections
+    with synchronous_commit off: one round trip per row, without waiting for the WAL
+    flush (about 1.3 ms here). Only a crash of the database server itself within a
+    fraction of a second could lose such a row; changes (URLs, moves, exports) keep the
+    fully durable record() above."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    engine = None
+    if url.startswith("postgresql"):
+        engine = ping_when_idle(create_engine(
+            url, isolation_level="AUTOCOMMIT", pool_size=app.config["TENANT_POOL_SIZE"],
+            connect_args={"connect_timeout": 10, "options": "-c synchronous_commit=off",
+                          "application_name": "tenant-console-audit"},
+        ))
+    app.extensions["audit.reads"] = engine

@@ -139,6 +139,8 @@ def make_app(databases):
         SEEN.extend(str(row) for row in conn.execute('SELECT * FROM "AuditEvent"'))
     for app in apps:
         app.extensions["tenancy"].dispose()
+        if app.extensions["audit.reads"] is not None:
+            app.extensions["audit.reads"].dispose()
         with app.app_context():
             from app.extensions import db
             db.session.remove()
