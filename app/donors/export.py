@@ -32,6 +32,10 @@ def donor_csv(session: TenantSession, filters: dict) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
     stmt = ordered(filtered(session, filters, EXPORT_COLUMNS), filters.get("sort", "name"))
+    if session.get_bind().dialect.name == "postgresql":
+        # One snapshot for the whole file (the pages run in autocommit), and the
+        # transaction a server-side cursor needs.
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     result = session.execute(stmt.execution_options(yield_per=BATCH))
     for rows in result.partitions():
         writer.writerows([_cell(value) for value in row] for row in rows)

@@ -168,6 +168,9 @@ def make_read_only_engine(url: URL, *, pool_size: int, max_overflow: int,
         connect_args["application_name"] = APPLICATION_NAME
     return ping_when_idle(create_engine(
         url,
+        # Pages only read: each statement on its own, with no BEGIN and ROLLBACK round trips
+        # around them. The CSV export asks for one snapshot (app/donors/export.py).
+        isolation_level="AUTOCOMMIT",
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
