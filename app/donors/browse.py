@@ -104,7 +104,7 @@ def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> Don
         forward = (direction == "next") != descending  # ascending walk means "greater than"
         stmt = stmt.where(tuple_(*columns) > tuple_(*key) if forward else tuple_(*columns) < tuple_(*key))
     stmt = ordered(stmt, sort, reverse=direction == "prev").limit(PAGE_SIZE + 1)
-    rows = [DonorRow._make(row) for row in session.execute(stmt)]
+    rows = [DonorRow._make(row) for row in session.rows(stmt)]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if direction == "prev":
@@ -136,7 +136,7 @@ def gift_page(session: TenantSession, donor_id: str, cursor: str | None) -> Gift
     if cursor:
         _, key = decode_cursor("gifts", cursor, "date", (date.fromisoformat, str))
         stmt = stmt.where(tuple_(Donation.date, Donation.id) < tuple_(*key))
-    rows = session.execute(stmt.order_by(Donation.date.desc(), Donation.id.desc()).limit(GIFTS_PAGE_SIZE + 1)).all()
+    rows = session.rows(stmt.order_by(Donation.date.desc(), Donation.id.desc()).limit(GIFTS_PAGE_SIZE + 1)).all()
     next_cursor = None
     if len(rows) > GIFTS_PAGE_SIZE:
         rows = rows[:GIFTS_PAGE_SIZE]
@@ -146,27 +146,33 @@ def gift_page(session: TenantSession, donor_id: str, cursor: str | None) -> Gift
 
 def yearly_totals(session: TenantSession, donor_id: str) -> list:
     year = extract("year", Donation.date).label("year")
-    return session.execute(
+    return session.rows(
         scoped_select(session, Donation, year, func.sum(Donation.amount).label("total"),
                       func.count().label("gifts"))
         .where(Donation.donor_id == donor_id).group_by(year).order_by(year.desc())
     ).all()
 
 
-def donor_profile(session: TenantSession, donor_id: str) -> tuple[Donor, DonorPreference | None] | None:
-    """The donor and its preferences in one query; None for an unknown or another organization's id."""
-    row = session.execute(
-        scoped_select(session, Donor, Donor, DonorPreference)
+PROFILE_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Donor.phone, Donor.address_line1,
+                   Donor.address_line2, Donor.city, Donor.state, Donor.postal_code, Donor.country, Donor.created_at,
+                   DonorPreference.id.label("preference_id"), DonorPreference.email_opt_in, DonorPreference.sms_opt_in,
+                   DonorPreference.mail_opt_in, DonorPreference.phone_opt_in, DonorPreference.frequency)
+
+
+def donor_profile(session: TenantSession, donor_id: str):
+    """The donor with its preferences (preference_id is None without any), in one query;
+    None for an unknown id or another organization's donor."""
+    return session.rows(
+        scoped_select(session, Donor, *PROFILE_COLUMNS)
         .outerjoin(DonorPreference, and_(DonorPreference.donor_id == Donor.id,
                                          DonorPreference.organization_id == session.organization_id))
         .where(Donor.id == donor_id)
     ).first()
-    return tuple(row) if row else None
 
 
 def campaign_summaries(session: TenantSession) -> list:
     """Each campaign with its totals, which triggers keep on the row (migration f3c1d5a7b920)."""
-    return session.execute(
+    return session.rows(
         scoped_select(session, Campaign, Campaign.id, Campaign.name, Campaign.goal, Campaign.start_date,
                       Campaign.end_date, Campaign.raised_total.label("raised"), Campaign.gift_count.label("gifts"),
                       Campaign.donor_count.label("donors"))
@@ -175,5 +181,5 @@ def campaign_summaries(session: TenantSession) -> list:
 
 
 def campaign_choices(session: TenantSession) -> list[tuple[str, str]]:
-    return [(row.id, row.name) for row in session.execute(
+    return [(row.id, row.name) for row in session.rows(
         scoped_select(session, Campaign, Campaign.id, Campaign.name).order_by(Campaign.name))]

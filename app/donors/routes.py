@@ -54,12 +54,11 @@ def export():
 
 @bp.get("/organizations/<org_id>/donors/<donor_id>")
 def detail(donor_id: str):
-    profile = donor_profile(g.tenant, donor_id)  # another organization's donor is a 404 too
-    if profile is None:
+    donor = donor_profile(g.tenant, donor_id)  # another organization's donor is a 404 too
+    if donor is None:
         abort(404, description="Donor not found")
-    donor, preference = profile
     return render_template(
-        "donors/detail.html", donor=donor, preference=preference,
+        "donors/detail.html", donor=donor,
         gifts=gift_page(g.tenant, donor.id, request.args.get("cursor")), years=yearly_totals(g.tenant, donor.id),
     )
 

@@ -63,10 +63,6 @@ class Donor(db.Model):
     gift_count: Mapped[int] = mapped_column("giftCount", Integer, nullable=False, server_default="0")
     last_gift_date: Mapped[date | None] = mapped_column("lastGiftDate", Date)
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
-
 
 class Donation(db.Model):
     __tablename__ = "Donation"

@@ -48,7 +48,7 @@ def estimate(session: Session, stmt: Select) -> int | None:
     """The planner's row estimate for stmt (PostgreSQL), or None elsewhere."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    raw = session.execute(Explain(stmt)).scalar()
+    raw = session.connection().execute(Explain(stmt)).scalar()
     plan = raw if isinstance(raw, list) else json.loads(raw)
     return int(plan[0]["Plan"]["Plan Rows"])
 
@@ -58,4 +58,5 @@ def count_or_estimate(session: Session, stmt: Select, limit: int = EXACT_LIMIT) 
     guess = estimate(session, stmt)
     if guess is not None and guess > limit:
         return Count(guess, exact=False)
-    return Count(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())), exact=True)
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return Count(session.connection().scalar(count), exact=True)
