@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
     engine = None
     if url.startswith("postgresql"):
         engine = ping_when_idle(create_engine(
-            url, isolation_level="AUTOCOMMIT", pool_size=app.config["TENANT_POOL_SIZE"],
+            url, isolation_level="AUTOCOMMIT",
             connect_args={"connect_timeout": 10, "options": "-c synchronous_commit=off",
                           "application_name": "tenant-console-audit"},
         ))

@@ -4,8 +4,7 @@ Even a dedicated URL that points at another organization's database shows none o
 organization's rows: every query starts from scoped_select(), whose WHERE names the
 organization, and joins name it in their ON clauses. The pages read columns, not
 entities, through TenantSession.rows(), which runs the statement on the session's
-connection: half the cost of the ORM session's per-statement work, on every page. Any
-ORM entity query (session.get, select(Model)) is filtered by the session itself as well
+connection without the ORM session's per-statement work. Any ORM entity query (session.get, select(Model)) is filtered by the session itself as well
 (SQLAlchemy's with_loader_criteria), as a second guard.
 """
 from sqlalchemy import CursorResult, Select, event, select
