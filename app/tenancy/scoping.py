@@ -7,6 +7,8 @@ entities, through TenantSession.rows(), which runs the statement on the session'
 connection without the ORM session's per-statement work. Any ORM entity query (session.get, select(Model)) is filtered by the session itself as well
 (SQLAlchemy's with_loader_criteria), as a second guard.
 """
+from functools import cached_property
+
 from sqlalchemy import CursorResult, Select, event, select
 from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session, with_loader_criteria
 
@@ -19,8 +21,12 @@ class TenantSession(Session):
     def __init__(self, *, organization_id: str, **kwargs):
         super().__init__(**kwargs)
         self.organization_id = organization_id
-        # Built once per session rather than on each of a page's statements.
-        self.scope_options = tuple(
+
+    @cached_property
+    def scope_options(self) -> tuple:
+        """Built on the first ORM statement, once per session rather than once per statement."""
+        organization_id = self.organization_id
+        return tuple(
             with_loader_criteria(model, lambda cls: cls.organization_id == organization_id, include_aliases=True)
             for model in TENANT_MODELS
         )
