@@ -144,7 +144,18 @@ def gift_page(session: TenantSession, donor_id: str, cursor: str | None) -> Gift
     return GiftPage(rows, next_cursor)
 
 
-def yearly_totals(session: TenantSession, donor_id: str) -> list:
+YearTotal = namedtuple("YearTotal", "year total gifts")
+
+
+def yearly_totals(session: TenantSession, donor_id: str, gifts: GiftPage, cursor: str | None) -> list:
+    """Gifts and amount per year, newest first. When the first page of gifts holds all of
+    them (most donors give a few times), they are summed here instead of asked again."""
+    if cursor is None and gifts.next_cursor is None:
+        years: dict[int, YearTotal] = {}
+        for gift in gifts.rows:
+            seen = years.get(gift.date.year, YearTotal(gift.date.year, Decimal(0), 0))
+            years[gift.date.year] = YearTotal(seen.year, seen.total + gift.amount, seen.gifts + 1)
+        return sorted(years.values(), reverse=True)
     year = extract("year", Donation.date).label("year")
     return session.rows(
         scoped_select(session, Donation, year, func.sum(Donation.amount).label("total"),

@@ -57,10 +57,10 @@ def detail(donor_id: str):
     donor = donor_profile(g.tenant, donor_id)  # another organization's donor is a 404 too
     if donor is None:
         abort(404, description="Donor not found")
-    return render_template(
-        "donors/detail.html", donor=donor,
-        gifts=gift_page(g.tenant, donor.id, request.args.get("cursor")), years=yearly_totals(g.tenant, donor.id),
-    )
+    cursor = request.args.get("cursor")
+    gifts = gift_page(g.tenant, donor.id, cursor)
+    return render_template("donors/detail.html", donor=donor, gifts=gifts,
+                           years=yearly_totals(g.tenant, donor.id, gifts, cursor))
 
 
 @bp.get("/organizations/<org_id>/campaigns")

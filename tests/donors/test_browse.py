@@ -165,6 +165,17 @@ def test_donor_detail(owner, databases):
     assert len(re.findall(r"data-gift-id=", owner.get(older).get_data(as_text=True))) == 5
 
 
+def test_yearly_totals_are_the_same_summed_from_a_short_gift_list_or_by_the_database(owner, databases):
+    """Up to one page of gifts, the totals are summed from it; beyond, the database groups them."""
+    gifts = [("s1", "few", "10.50", "2024-03-01"), ("s2", "few", "4.25", "2024-11-30"), ("s3", "few", "100", "2026-01-02")]
+    gifts += [(f"m{n:02d}", "many", "2.00", f"{2020 + n % 2}-05-0{1 + n % 9}") for n in range(26)]
+    insert(databases["main"], "org-x", [("few", "F", "Few", "f@x.org"), ("many", "M", "Many", "m@x.org")], gifts=gifts)
+    totals = lambda donor: re.findall(r"<tr><td>(\d+)</td><td class=\"text-end\">(\d+)</td><td class=\"text-end\">([\d,.]+)</td></tr>",
+                                      owner.get(f"/organizations/org-x/donors/{donor}").get_data(as_text=True))
+    assert totals("few") == [("2026", "1", "100.00"), ("2024", "2", "14.75")]
+    assert totals("many") == [("2021", "13", "26.00"), ("2020", "13", "26.00")]
+
+
 def test_unknown_or_foreign_donor_is_404(owner, databases):
     insert(databases["main"], "org-y", [("y1", "Y", "Why", "y@y.org")])
     assert owner.get("/organizations/org-x/donors/nope").status_code == 404
