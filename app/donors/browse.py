@@ -1,20 +1,24 @@
 """Donor queries: keyset pages in constant time at any depth, search, filters, totals.
 
-Every statement starts from scoped_select(), so it is filtered by "organizationId" in
-shared and in dedicated mode alike; search text is always a bound parameter.
+Every statement starts from scoped(), so it is filtered by "organizationId" in shared
+and in dedicated mode alike, and TenantSession.rows() always binds the session's own
+organization. Statements are built once per shape (which filters, which sort, which way)
+with every value a bound parameter, search text included: building and cache-keying a
+statement afresh cost more than running it.
 """
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Select, and_, exists, extract, func, literal_column, or_, tuple_
+from sqlalchemy import Date, Select, and_, bindparam, exists, extract, func, literal_column, or_, tuple_
 
 from app.models import Campaign, Donation, Donor, DonorPreference
 from app.tenancy.counts import Count, count_or_estimate
-from app.tenancy.scoping import TenantSession, scoped_select
+from app.tenancy.scoping import TenantSession, scoped
 
 PAGE_SIZE = 50
 GIFTS_PAGE_SIZE = 25
@@ -29,6 +33,10 @@ SORTS = {
 FULL_NAME = func.lower(Donor.first_name.op("||")(literal_column("' '")).op("||")(Donor.last_name))
 LIST_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Donor.phone, Donor.city,
                 Donor.lifetime_total, Donor.gift_count, Donor.last_gift_date, Donor.created_at)
+EXPORT_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Donor.phone, Donor.address_line1,
+                  Donor.city, Donor.state, Donor.postal_code, Donor.country, Donor.lifetime_total,
+                  Donor.gift_count, Donor.last_gift_date, Donor.created_at)
+COLUMNS = {"list": LIST_COLUMNS, "export": EXPORT_COLUMNS}
 # Plain tuples for the template: reading 500 fields off SQLAlchemy rows cost more than the query.
 DonorRow = namedtuple("DonorRow", [column.key for column in LIST_COLUMNS])
 
@@ -61,20 +69,31 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered(session: TenantSession, filters: dict, columns=LIST_COLUMNS) -> Select:
-    stmt = scoped_select(session, Donor, *columns)
+def filtered(filters: dict, columns: str = "list") -> tuple[Select, dict]:
+    """The donors matching filters (COLUMNS[columns]), unordered, and its parameters."""
     q = (filters.get("q") or "").strip().lower()
-    if q:
-        email = func.lower(Donor.email).like(_like_escape(q) + "%", escape="\\")
-        name = FULL_NAME.like("%" + _like_escape(q) + "%", escape="\\")
-        stmt = stmt.where(email if "@" in q else or_(name, email))
-    if filters.get("campaign"):
-        stmt = stmt.where(exists().where(Donation.organization_id == session.organization_id,
-                                         Donation.donor_id == Donor.id, Donation.campaign_id == filters["campaign"]))
-    if filters.get("since"):
-        stmt = stmt.where(Donor.last_gift_date >= date.fromisoformat(filters["since"]))
-    if filters.get("opted_in"):
-        stmt = stmt.where(exists().where(DonorPreference.organization_id == session.organization_id,
+    shape = ("email" if "@" in q else "any") if q else None, bool(filters.get("campaign")), \
+        bool(filters.get("since")), bool(filters.get("opted_in"))
+    params = {"q_prefix": _like_escape(q) + "%", "q_inner": "%" + _like_escape(q) + "%",
+              "campaign": filters.get("campaign"),
+              "since": date.fromisoformat(filters["since"]) if filters.get("since") else None}
+    return _filtered(shape, columns), params
+
+
+@lru_cache(maxsize=64)
+def _filtered(shape: tuple, columns: str) -> Select:
+    search, campaign, since, opted_in = shape
+    stmt = scoped(Donor, *COLUMNS[columns])
+    if search:
+        email = func.lower(Donor.email).like(bindparam("q_prefix"), escape="\\")
+        stmt = stmt.where(email if search == "email" else or_(FULL_NAME.like(bindparam("q_inner"), escape="\\"), email))
+    if campaign:
+        stmt = stmt.where(exists().where(Donation.organization_id == bindparam("org_id"), Donation.donor_id == Donor.id,
+                                         Donation.campaign_id == bindparam("campaign")))
+    if since:
+        stmt = stmt.where(Donor.last_gift_date >= bindparam("since", type_=Date))
+    if opted_in:
+        stmt = stmt.where(exists().where(DonorPreference.organization_id == bindparam("org_id"),
                                          DonorPreference.donor_id == Donor.id, DonorPreference.email_opt_in))
     return stmt
 
@@ -82,6 +101,18 @@ def filtered(session: TenantSession, filters: dict, columns=LIST_COLUMNS) -> Sel
 def ordered(stmt: Select, sort: str, reverse: bool = False) -> Select:
     columns, descending, _ = SORTS[sort]
     return stmt.order_by(*(c.desc() if descending != reverse else c.asc() for c in columns))
+
+
+@lru_cache(maxsize=256)
+def _page(base: Select, sort: str, keyset: str | None, reverse: bool) -> Select:
+    """A page of base: after (keyset "gt") or before ("lt") the bound key, or the first."""
+    columns = SORTS[sort][0]
+    if keyset:
+        key = tuple_(*(bindparam(f"key{n}", type_=column.type) for n, column in enumerate(columns)))
+        stmt = base.where(tuple_(*columns) > key if keyset == "gt" else tuple_(*columns) < key)
+    else:
+        stmt = base
+    return ordered(stmt, sort, reverse).limit(PAGE_SIZE + 1)
 
 
 @dataclass
@@ -95,16 +126,17 @@ class DonorPage:
 def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> DonorPage:
     sort = filters.get("sort", "name")
     columns, descending, readers = SORTS[sort]
-    base = filtered(session, filters)
+    base, params = filtered(filters)
     direction, key = ("next", None)
     if cursor:
         direction, key = decode_cursor("donors", cursor, sort, readers)
-    stmt = base
+    keyset = None
     if key is not None:
         forward = (direction == "next") != descending  # ascending walk means "greater than"
-        stmt = stmt.where(tuple_(*columns) > tuple_(*key) if forward else tuple_(*columns) < tuple_(*key))
-    stmt = ordered(stmt, sort, reverse=direction == "prev").limit(PAGE_SIZE + 1)
-    rows = [DonorRow._make(row) for row in session.rows(stmt)]
+        keyset = "gt" if forward else "lt"
+        params = {**params, **{f"key{n}": value for n, value in enumerate(key)}}
+    stmt = _page(base, sort, keyset, direction == "prev")
+    rows = [DonorRow._make(row) for row in session.rows(stmt, params)]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if direction == "prev":
@@ -114,7 +146,7 @@ def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> Don
     keys = [tuple(getattr(row, c.key) for c in columns) for row in (rows[0], rows[-1])] if rows else None
     return DonorPage(
         rows=rows,
-        total=count_or_estimate(session, base, limit=EXACT_COUNT_LIMIT),
+        total=count_or_estimate(session, base, params, limit=EXACT_COUNT_LIMIT),
         next_cursor=encode_cursor("donors", sort, "next", keys[1]) if rows and has_next else None,
         prev_cursor=encode_cursor("donors", sort, "prev", keys[0]) if rows and has_prev else None,
     )
@@ -126,17 +158,23 @@ class GiftPage:
     next_cursor: str | None
 
 
+@lru_cache(maxsize=2)
+def _gifts(after_key: bool) -> Select:
+    stmt = (scoped(Donation, Donation.id, Donation.date, Donation.amount, Donation.currency, Donation.method,
+                   Campaign.name.label("campaign"))
+            .outerjoin(Campaign, and_(Campaign.id == Donation.campaign_id, Campaign.organization_id == bindparam("org_id")))
+            .where(Donation.donor_id == bindparam("donor_id")))
+    if after_key:
+        stmt = stmt.where(tuple_(Donation.date, Donation.id) < tuple_(bindparam("key_date", type_=Date), bindparam("key_id")))
+    return stmt.order_by(Donation.date.desc(), Donation.id.desc()).limit(GIFTS_PAGE_SIZE + 1)
+
+
 def gift_page(session: TenantSession, donor_id: str, cursor: str | None) -> GiftPage:
     """A donor's gifts, newest first, with campaign names; keyset on (date, id)."""
-    stmt = (scoped_select(session, Donation, Donation.id, Donation.date, Donation.amount, Donation.currency,
-                          Donation.method, Campaign.name.label("campaign"))
-            .outerjoin(Campaign, and_(Campaign.id == Donation.campaign_id,
-                                      Campaign.organization_id == session.organization_id))
-            .where(Donation.donor_id == donor_id))
+    params = {"donor_id": donor_id}
     if cursor:
-        _, key = decode_cursor("gifts", cursor, "date", (date.fromisoformat, str))
-        stmt = stmt.where(tuple_(Donation.date, Donation.id) < tuple_(*key))
-    rows = session.rows(stmt.order_by(Donation.date.desc(), Donation.id.desc()).limit(GIFTS_PAGE_SIZE + 1)).all()
+        _, (params["key_date"], params["key_id"]) = decode_cursor("gifts", cursor, "date", (date.fromisoformat, str))
+    rows = session.rows(_gifts(bool(cursor)), params).all()
     next_cursor = None
     if len(rows) > GIFTS_PAGE_SIZE:
         rows = rows[:GIFTS_PAGE_SIZE]
@@ -156,12 +194,12 @@ def yearly_totals(session: TenantSession, donor_id: str, gifts: GiftPage, cursor
             seen = years.get(gift.date.year, YearTotal(gift.date.year, Decimal(0), 0))
             years[gift.date.year] = YearTotal(seen.year, seen.total + gift.amount, seen.gifts + 1)
         return sorted(years.values(), reverse=True)
-    year = extract("year", Donation.date).label("year")
-    return session.rows(
-        scoped_select(session, Donation, year, func.sum(Donation.amount).label("total"),
-                      func.count().label("gifts"))
-        .where(Donation.donor_id == donor_id).group_by(year).order_by(year.desc())
-    ).all()
+    return session.rows(YEARLY_TOTALS, {"donor_id": donor_id}).all()
+
+
+_year = extract("year", Donation.date).label("year")
+YEARLY_TOTALS = (scoped(Donation, _year, func.sum(Donation.amount).label("total"), func.count().label("gifts"))
+                 .where(Donation.donor_id == bindparam("donor_id")).group_by(_year).order_by(_year.desc()))
 
 
 PROFILE_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Donor.phone, Donor.address_line1,
@@ -170,27 +208,27 @@ PROFILE_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Don
                    DonorPreference.mail_opt_in, DonorPreference.phone_opt_in, DonorPreference.frequency)
 
 
+PROFILE = (scoped(Donor, *PROFILE_COLUMNS)
+           .outerjoin(DonorPreference, and_(DonorPreference.donor_id == Donor.id,
+                                            DonorPreference.organization_id == bindparam("org_id")))
+           .where(Donor.id == bindparam("donor_id")))
+CAMPAIGNS = (scoped(Campaign, Campaign.id, Campaign.name, Campaign.goal, Campaign.start_date, Campaign.end_date,
+                    Campaign.raised_total.label("raised"), Campaign.gift_count.label("gifts"),
+                    Campaign.donor_count.label("donors"))
+             .order_by(Campaign.start_date.desc().nulls_last(), Campaign.name))
+CAMPAIGN_CHOICES = scoped(Campaign, Campaign.id, Campaign.name).order_by(Campaign.name)
+
+
 def donor_profile(session: TenantSession, donor_id: str):
     """The donor with its preferences (preference_id is None without any), in one query;
     None for an unknown id or another organization's donor."""
-    return session.rows(
-        scoped_select(session, Donor, *PROFILE_COLUMNS)
-        .outerjoin(DonorPreference, and_(DonorPreference.donor_id == Donor.id,
-                                         DonorPreference.organization_id == session.organization_id))
-        .where(Donor.id == donor_id)
-    ).first()
+    return session.rows(PROFILE, {"donor_id": donor_id}).first()
 
 
 def campaign_summaries(session: TenantSession) -> list:
     """Each campaign with its totals, which triggers keep on the row (migration f3c1d5a7b920)."""
-    return session.rows(
-        scoped_select(session, Campaign, Campaign.id, Campaign.name, Campaign.goal, Campaign.start_date,
-                      Campaign.end_date, Campaign.raised_total.label("raised"), Campaign.gift_count.label("gifts"),
-                      Campaign.donor_count.label("donors"))
-        .order_by(Campaign.start_date.desc().nulls_last(), Campaign.name)
-    ).all()
+    return session.rows(CAMPAIGNS).all()
 
 
 def campaign_choices(session: TenantSession) -> list[tuple[str, str]]:
-    return [(row.id, row.name) for row in session.rows(
-        scoped_select(session, Campaign, Campaign.id, Campaign.name).order_by(Campaign.name))]
+    return [(row.id, row.name) for row in session.rows(CAMPAIGN_CHOICES)]

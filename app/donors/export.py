@@ -4,12 +4,8 @@ import io
 from collections.abc import Iterator
 
 from app.donors.browse import filtered, ordered
-from app.models import Donor
 from app.tenancy.scoping import TenantSession
 
-EXPORT_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Donor.phone, Donor.address_line1,
-                  Donor.city, Donor.state, Donor.postal_code, Donor.country, Donor.lifetime_total,
-                  Donor.gift_count, Donor.last_gift_date, Donor.created_at)
 HEADER = ("id", "firstName", "lastName", "email", "phone", "addressLine1", "city", "state", "postalCode",
           "country", "lifetimeTotal", "giftCount", "lastGiftDate", "createdAt")
 BATCH = 2000
@@ -31,12 +27,13 @@ def donor_csv(session: TenantSession, filters: dict) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
-    stmt = ordered(filtered(session, filters, EXPORT_COLUMNS), filters.get("sort", "name"))
+    base, params = filtered(filters, "export")
+    stmt = ordered(base, filters.get("sort", "name"))
     if session.get_bind().dialect.name == "postgresql":
         # One snapshot for the whole file (the pages run in autocommit), and the
         # transaction a server-side cursor needs.
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    result = session.execute(stmt.execution_options(yield_per=BATCH))
+    result = session.rows(stmt.execution_options(yield_per=BATCH), params)
     for rows in result.partitions():
         writer.writerows([_cell(value) for value in row] for row in rows)
         yield buffer.getvalue()

@@ -9,7 +9,7 @@ connection without the ORM session's per-statement work. Any ORM entity query (s
 """
 from functools import cached_property
 
-from sqlalchemy import CursorResult, Select, event, select
+from sqlalchemy import CursorResult, Select, bindparam, event, select
 from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session, with_loader_criteria
 
 from app.models import TENANT_MODELS
@@ -31,9 +31,10 @@ class TenantSession(Session):
             for model in TENANT_MODELS
         )
 
-    def rows(self, stmt: Select) -> CursorResult:
-        """Column rows of a scoped_select(), run on this session's connection."""
-        return self.connection().execute(stmt)
+    def rows(self, stmt, params: dict | None = None) -> CursorResult:
+        """Column rows of a scoped() statement, run on this session's connection; the
+        organization bound is always this session's, whatever params holds."""
+        return self.connection().execute(stmt, {**(params or {}), "org_id": self.organization_id})
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
@@ -49,6 +50,13 @@ def scoped_select(session: TenantSession, model, *columns) -> Select:
     names rows carry when run through rows()."""
     stmt = select(*(_by_attribute_name(column) for column in columns)) if columns else select(model)
     return stmt.where(model.organization_id == session.organization_id)
+
+
+def scoped(model, *columns) -> Select:
+    """select(columns) filtered by the organization that TenantSession.rows() binds: built
+    once, run for any organization. Labelled like scoped_select()."""
+    stmt = select(*(_by_attribute_name(column) for column in columns))
+    return stmt.where(model.organization_id == bindparam("org_id"))
 
 
 def _by_attribute_name(column):
