@@ -3,17 +3,18 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
-from flask_login import UserMixin, current_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import bindparam, select
 
 from app.extensions import db, limiter, login_manager
 from app.models import AdminOrganization, AdminUser
+from app.models.main import AdminIdentity
 
 PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "system.readyz", "static", "bootstrap.static", "api.openapi"}
 
 
 @dataclass(frozen=True, eq=False)
-class SignedInAdmin(UserMixin):
+class SignedInAdmin(AdminIdentity):
     """The signed-in admin as pages read it (never written through): loaded by one Core
     query on every request, which costs half of an ORM load with its scope."""
 
@@ -22,14 +23,6 @@ class SignedInAdmin(UserMixin):
     role: str
     active: bool
     organization_scope: frozenset[str]  # organization ids this admin may see; empty means all
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive admins
-        return self.active
-
-    @property
-    def is_owner(self) -> bool:
-        return self.role == "owner"
 
 
 _admin, _scope = AdminUser.__table__, AdminOrganization.__table__

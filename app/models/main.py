@@ -34,7 +34,20 @@ class Organization(db.Model):
     updated_at: Mapped[datetime] = updated_at()
 
 
-class AdminUser(UserMixin, db.Model):
+class AdminIdentity(UserMixin):
+    """What Flask-Login and the pages ask of an admin: the ORM row below, or the
+    read-only SignedInAdmin each console request loads (app/security.py)."""
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive admins
+        return self.active
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+
+class AdminUser(AdminIdentity, db.Model):
     """Someone who signs in to the console (not an organization's member)."""
 
     __tablename__ = "AdminUser"
@@ -49,16 +62,8 @@ class AdminUser(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column("lastLoginAt", DateTime(timezone=True))
 
     scoped_organizations: Mapped[list["AdminOrganization"]] = relationship(
-        cascade="all, delete-orphan", lazy="joined"  # one query per request loads the admin and its scope
+        cascade="all, delete-orphan", lazy="joined"  # one query loads the admin and its scope
     )
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive admins
-        return self.active
-
-    @property
-    def is_owner(self) -> bool:
-        return self.role == "owner"
 
     @property
     def organization_scope(self) -> frozenset[str]:
