@@ -20,14 +20,10 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from app.tenancy.schema import head_revision
-from app.tenancy.transfer import (COLUMNS, TABLES, Endpoint, TableState, TransferError, org_states,
+from app.tenancy.transfer import (TABLES, Endpoint, TableState, TransferError, column_list, org_states,
                                   other_organizations)
 
 FORMAT_VERSION = 1
-
-
-def _columns(table: str) -> sql.Composed:
-    return sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS[table])
 
 
 def _pg_env(url: URL, extra_options: str = "") -> dict:
@@ -79,7 +75,7 @@ def backup(source: Endpoint, org_id: str, org_name: str, out: Path, *, dedicated
                     part = Path(tmp) / f"{table}.copy"
                     with part.open("wb") as handle, conn.cursor().copy(
                             sql.SQL('COPY (SELECT {c} FROM {t} WHERE "organizationId" = %s ORDER BY id) TO STDOUT')
-                            .format(c=_columns(table), t=sql.Identifier(table)), (org_id,)) as copy:
+                            .format(c=column_list(table), t=sql.Identifier(table)), (org_id,)) as copy:
                         for block in copy:
                             handle.write(block)
                     tar.add(part, f"{table}.copy")
@@ -120,7 +116,7 @@ def restore(target: Endpoint, org_id: str, path: Path) -> dict[str, TableState]:
                     for table in TABLES:
                         member = tar.extractfile(f"{table}.copy")
                         with conn.cursor().copy(sql.SQL("COPY {t} ({c}) FROM STDIN").format(
-                                t=sql.Identifier(table), c=_columns(table))) as copy:
+                                t=sql.Identifier(table), c=column_list(table))) as copy:
                             while chunk := member.read(1 << 20):
                                 copy.write(chunk)
         states = org_states(conn, org_id)

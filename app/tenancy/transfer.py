@@ -62,7 +62,8 @@ def _table(name: str) -> sql.Identifier:
     return sql.Identifier(name)
 
 
-def _columns(name: str) -> sql.Composed:
+def column_list(name: str) -> sql.Composed:
+    """Every column of a tenant table, quoted, in model order (what COPY and checksums read)."""
     return sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS[name])
 
 
@@ -73,7 +74,7 @@ def table_state(conn: psycopg.Connection, table: str, org_id: str, up_to: str | 
     params = (org_id, up_to) if up_to is not None else (org_id,)
     row = conn.execute(sql.SQL(
         "SELECT count(*), coalesce(sum(('x' || substr(md5(ROW({cols})::text), 1, 16))::bit(64)::bigint::numeric), 0)"
-        " FROM {table} WHERE \"organizationId\" = %s{bound}").format(cols=_columns(table), table=_table(table),
+        " FROM {table} WHERE \"organizationId\" = %s{bound}").format(cols=column_list(table), table=_table(table),
                                                                     bound=bound), params).fetchone()
     return TableState(row[0], str(row[1]))
 
@@ -117,12 +118,11 @@ def _resume_point(src, dst, table: str, org_id: str) -> tuple[str | None, bool]:
     return last, table_state(src, table, org_id, last) == table_state(dst, table, org_id, last)
 
 
-def copy_table(src, dst, table: str, org_id: str, batch: int, progress: Callable[[str, int], None]) -> int:
-    """Copy the rows after the target's last id, a committed batch at a time."""
+def copy_table(src, dst, table: str, org_id: str, last: str | None, batch: int,
+               progress: Callable[[str, int], None]) -> int:
+    """Copy the rows after last (the target's last id, None for an empty target), a committed batch at a time."""
     copied = 0
-    last = dst.execute(sql.SQL('SELECT max(id) FROM {} WHERE "organizationId" = %s').format(_table(table)),
-                       (org_id,)).fetchone()[0]
-    cols, name = _columns(table), _table(table)
+    cols, name = column_list(table), _table(table)
     while True:
         after = sql.SQL("AND id > %s") if last is not None else sql.SQL("")
         params = (org_id, last) if last is not None else (org_id,)
@@ -157,12 +157,13 @@ def transfer(source: Endpoint, target: Endpoint, org_id: str, *, batch: int = DE
     with source.connect() as src, target.connect() as dst:
         dst.autocommit = True
         for position, table in enumerate(TABLES):
-            _, matches = _resume_point(src, dst, table, org_id)
+            last, matches = _resume_point(src, dst, table, org_id)
             src.rollback()
             if not matches:  # the source changed since an earlier run: copy this table and its children again
                 delete_org_rows(dst, org_id, TABLES[position:], batch)
                 report.restarted.append(table)
-            report.tables[table] = copy_table(src, dst, table, org_id, batch, progress)
+                last = None
+            report.tables[table] = copy_table(src, dst, table, org_id, last, batch, progress)
         src.rollback()
         for table in TABLES:
             expected, got = table_state(src, table, org_id), table_state(dst, table, org_id)
