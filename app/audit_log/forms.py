@@ -1,9 +1,11 @@
-from wtforms import DateField, Form, IntegerField, StringField
+from wtforms import DateField, IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
+from app.query_forms import QueryForm
 
-class AuditFilterForm(Form):
-    """The /audit query string (GET, changes nothing)."""
+
+class AuditFilterForm(QueryForm):
+    """The /audit query string."""
 
     organization = StringField("Organization", validators=[Optional(), Length(max=100)])
     admin = StringField("Admin", validators=[Optional(), Length(max=320)])

@@ -23,10 +23,7 @@ def owners_only():
 
 
 def filtered() -> tuple[AuditFilterForm, Select]:
-    form = AuditFilterForm(request.args)
-    if not form.validate():
-        name, messages = next(iter(form.errors.items()))
-        abort(400, description=f"{form[name].label.text}: {messages[0]}")
+    form = AuditFilterForm.from_query_or_400()
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
     if form.organization.data:
         stmt = stmt.where(AuditEvent.organization_id == form.organization.data.strip())

@@ -1,13 +1,14 @@
 """The donor list's query string: search, filters, sort and cursor, validated (400 otherwise)."""
-from wtforms import BooleanField, DateField, Form, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
+
+from app.query_forms import QueryForm
 
 SORT_CHOICES = [SelectChoice("name", "Last name"), SelectChoice("created", "Newest first"),
                 SelectChoice("total", "Lifetime total")]
 
 
-class DonorListForm(Form):
-    """Read from request.args (GET, no CSRF: it changes nothing)."""
+class DonorListForm(QueryForm):
 
     q = StringField("Search", validators=[Optional(), Length(max=200)])
     campaign = StringField("Campaign", validators=[Optional(), Length(max=100)])
@@ -15,14 +16,6 @@ class DonorListForm(Form):
     opted_in = BooleanField("Opted in to email")
     sort = SelectField("Sort", choices=SORT_CHOICES, default="name", validate_choice=True)
     cursor = StringField(validators=[Optional(), Length(max=1000)])
-
-    def problem(self) -> str | None:
-        """One readable sentence for the first invalid field, or None."""
-        if self.validate():
-            return None
-        name, messages = next(iter(self.errors.items()))
-        label = self[name].label.text or name
-        return f"{label}: {messages[0]}"
 
     def filters(self) -> dict:
         """The search and filters, without paging: what the links and the CSV export carry."""

@@ -13,14 +13,6 @@ from app.tenancy.routing import use_tenant
 bp.before_request(use_tenant)
 
 
-def list_form() -> DonorListForm:
-    form = DonorListForm(request.args)
-    problem = form.problem()
-    if problem:
-        abort(400, description=problem)
-    return form
-
-
 @bp.errorhandler(BadRequest)
 def bad_request(exc: BadRequest):
     return error_response(400, "Bad Request", str(exc))
@@ -28,7 +20,7 @@ def bad_request(exc: BadRequest):
 
 @bp.get("/organizations/<org_id>/donors")
 def index():
-    form = list_form()
+    form = DonorListForm.from_query_or_400()
     filters = form.filters()
     page = donor_page(g.tenant, filters, form.cursor.data)
     return render_template("donors/index.html", form=form, filters=filters, page=page,
@@ -37,7 +29,7 @@ def index():
 
 @bp.get("/organizations/<org_id>/donors.csv")
 def export():
-    filters = list_form().filters()
+    filters = DonorListForm.from_query_or_400().filters()
     audit.record("donors.export", org_id=g.org.id, detail=f"{g.tenant_route.target}; filters {filters or 'none'}")
     session = g.tenant
 
