@@ -39,17 +39,18 @@ def emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> Non
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    if Console().is_terminal:
+    cells = [["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
+    console = Console()
+    if console.is_terminal:
         table = Table(title=title)
         for column in columns:
             table.add_column(column)
-        for row in rows:
-            table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-        Console().print(table)
+        for line in cells:
+            table.add_row(*line)
+        console.print(table)
         return
-    click.echo("\t".join(columns))
-    for row in rows:
-        click.echo("\t".join("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    for line in [columns, *cells]:
+        click.echo("\t".join(line))
 
 
 @contextmanager

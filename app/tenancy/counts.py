@@ -9,10 +9,11 @@ from functools import lru_cache
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.visitors import InternalTraversal
+
+from app.tenancy.scoping import TenantSession
 
 EXACT_LIMIT = 100_000
 
@@ -45,29 +46,24 @@ def _compile_explain(element: Explain, compiler, **kw) -> str:
     return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
 
 
-def estimate(session: Session, stmt: Select, params: dict) -> int | None:
+def estimate(session: TenantSession, stmt: Select, params: dict) -> int | None:
     """The planner's row estimate for stmt (PostgreSQL), or None elsewhere."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    raw = _run(session, Explain(stmt), params).scalar()
+    raw = session.rows(Explain(stmt), params).scalar()
     plan = raw if isinstance(raw, list) else json.loads(raw)
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def count_or_estimate(session: Session, stmt: Select, params: dict | None = None, limit: int = EXACT_LIMIT) -> Count:
-    """stmt must already be scoped to one organization (scoped_select, or scoped with TenantSession)."""
+def count_or_estimate(session: TenantSession, stmt: Select, params: dict | None = None,
+                      limit: int = EXACT_LIMIT) -> Count:
+    """stmt must already be scoped to one organization (scoped_select, or scoped)."""
     guess = estimate(session, stmt, params or {})
     if guess is not None and guess > limit:
         return Count(guess, exact=False)
-    return Count(_run(session, _count_of(stmt), params or {}).scalar(), exact=True)
+    return Count(session.rows(_count_of(stmt), params).scalar(), exact=True)
 
 
 @lru_cache(maxsize=64)
 def _count_of(stmt: Select) -> Select:
     return select(func.count()).select_from(stmt.order_by(None).subquery())
-
-
-def _run(session: Session, stmt, params: dict):
-    # A TenantSession binds its organization itself (scoping.py); any other session runs stmt as given.
-    rows = getattr(session, "rows", None)
-    return rows(stmt, params) if rows else session.connection().execute(stmt, params)
