@@ -56,12 +56,11 @@ def init_app(app: Flask) -> None:
     flush (about 1.3 ms here). Only a crash of the database server itself within a
     fraction of a second could lose such a row; changes (URLs, moves, exports) keep the
     fully durable record() above."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    url, options = app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     engine = None
-    if url.startswith("postgresql"):
-        engine = ping_when_idle(create_engine(
-            url, isolation_level="AUTOCOMMIT",
-            connect_args={"connect_timeout": 10, "options": "-c synchronous_commit=off",
-                          "application_name": "tenant-console-audit"},
-        ))
+    if url.startswith("postgresql"):  # the main engine's options, and these
+        connect_args = {**options.get("connect_args", {}), "options": "-c synchronous_commit=off",
+                        "application_name": "tenant-console-audit"}
+        engine = ping_when_idle(create_engine(url, **{**options, "connect_args": connect_args},
+                                              isolation_level="AUTOCOMMIT"))
     app.extensions["audit.reads"] = engine
