@@ -53,7 +53,6 @@ class ProbeResult:
                 "serverVersion": self.server_version, "schemaRevision": self.schema_revision}
 
 
-
 def result(code: str, message: str | None = None, hint: str | None = None, **extra) -> ProbeResult:
     default_message, default_hint = MESSAGES.get(code, MESSAGES["unknown"])
     return ProbeResult(code=code, message=message or default_message, hint=hint if hint is not None else default_hint,
