@@ -52,7 +52,7 @@ def main() -> None:
     routing.get_organization_or_404 = timed(steps, "organization lookup", routing.get_organization_or_404)
     audit.record_read = timed(steps, "audit row", audit.record_read)
     flask.templating._render = timed(steps, "rendering", flask.templating._render)
-    for name in ("donor_page", "campaign_choices", "donor_profile", "gift_page", "yearly_totals", "campaign_summaries"):
+    for name in ("donor_page", "donor_with_gifts", "yearly_totals", "campaign_summaries"):
         setattr(routes, name, timed(steps, f"tenant SQL: {name}", getattr(routes, name)))
     app.login_manager._user_callback = timed(steps, "signed-in admin", app.login_manager._user_callback)
 

@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Date, Select, and_, bindparam, exists, extract, func, literal_column, or_, tuple_
 
 from app.models import Campaign, Donation, Donor, DonorPreference
-from app.tenancy.counts import Count, count_or_estimate
+from app.tenancy.counts import Count, count_or_estimate, explain, plan_rows
 from app.tenancy.scoping import TenantSession, scoped
 
 PAGE_SIZE = 50
@@ -37,8 +37,6 @@ EXPORT_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Dono
                   Donor.city, Donor.state, Donor.postal_code, Donor.country, Donor.lifetime_total,
                   Donor.gift_count, Donor.last_gift_date, Donor.created_at)
 COLUMNS = {"list": LIST_COLUMNS, "export": EXPORT_COLUMNS}
-# Plain tuples for the template: reading 500 fields off SQLAlchemy rows cost more than the query.
-DonorRow = namedtuple("DonorRow", [column.key for column in LIST_COLUMNS])
 
 
 class BadRequest(ValueError):
@@ -121,6 +119,7 @@ class DonorPage:
     total: Count
     next_cursor: str | None
     prev_cursor: str | None
+    campaigns: list  # (id, name) for the campaign filter
 
 
 def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> DonorPage:
@@ -135,8 +134,11 @@ def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> Don
         forward = (direction == "next") != descending  # ascending walk means "greater than"
         keyset = "gt" if forward else "lt"
         params = {**params, **{f"key{n}": value for n, value in enumerate(key)}}
-    stmt = _page(base, sort, keyset, direction == "prev")
-    rows = [DonorRow._make(row) for row in session.rows(stmt, params)]
+    # The page, the filter's campaigns and the planner's estimate of the total, in one round trip.
+    queries = [(_page(base, sort, keyset, direction == "prev"), params), (CAMPAIGN_CHOICES, {})]
+    if session.get_bind().dialect.name == "postgresql":
+        queries.append((explain(base), params))
+    rows, campaigns, *plan = session.rows_together(*queries)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if direction == "prev":
@@ -146,9 +148,11 @@ def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> Don
     keys = [tuple(getattr(row, c.key) for c in columns) for row in (rows[0], rows[-1])] if rows else None
     return DonorPage(
         rows=rows,
-        total=count_or_estimate(session, base, params, limit=EXACT_COUNT_LIMIT),
+        total=count_or_estimate(session, base, params, limit=EXACT_COUNT_LIMIT,
+                                guess=plan_rows(plan[0][0][0]) if plan else None),
         next_cursor=encode_cursor("donors", sort, "next", keys[1]) if rows and has_next else None,
         prev_cursor=encode_cursor("donors", sort, "prev", keys[0]) if rows and has_prev else None,
+        campaigns=[tuple(row) for row in campaigns],
     )
 
 
@@ -167,19 +171,6 @@ def _gifts(after_key: bool) -> Select:
     if after_key:
         stmt = stmt.where(tuple_(Donation.date, Donation.id) < tuple_(bindparam("key_date", type_=Date), bindparam("key_id")))
     return stmt.order_by(Donation.date.desc(), Donation.id.desc()).limit(GIFTS_PAGE_SIZE + 1)
-
-
-def gift_page(session: TenantSession, donor_id: str, cursor: str | None) -> GiftPage:
-    """A donor's gifts, newest first, with campaign names; keyset on (date, id)."""
-    params = {"donor_id": donor_id}
-    if cursor:
-        _, (params["key_date"], params["key_id"]) = decode_cursor("gifts", cursor, "date", (date.fromisoformat, str))
-    rows = session.rows(_gifts(bool(cursor)), params).all()
-    next_cursor = None
-    if len(rows) > GIFTS_PAGE_SIZE:
-        rows = rows[:GIFTS_PAGE_SIZE]
-        next_cursor = encode_cursor("gifts", "date", "next", (rows[-1].date, rows[-1].id))
-    return GiftPage(rows, next_cursor)
 
 
 YearTotal = namedtuple("YearTotal", "year total gifts")
@@ -212,6 +203,23 @@ PROFILE = (scoped(Donor, *PROFILE_COLUMNS)
            .outerjoin(DonorPreference, and_(DonorPreference.donor_id == Donor.id,
                                             DonorPreference.organization_id == bindparam("org_id")))
            .where(Donor.id == bindparam("donor_id")))
+
+
+def donor_with_gifts(session: TenantSession, donor_id: str, cursor: str | None) -> tuple:
+    """(the donor with its preferences, a page of its gifts newest first with campaign
+    names), in one round trip; the donor is None for an unknown id or another
+    organization's donor. preference_id is None without preferences. Gifts keyset on (date, id)."""
+    params = {"donor_id": donor_id}
+    if cursor:
+        _, (params["key_date"], params["key_id"]) = decode_cursor("gifts", cursor, "date", (date.fromisoformat, str))
+    profile, rows = session.rows_together((PROFILE, {"donor_id": donor_id}), (_gifts(bool(cursor)), params))
+    next_cursor = None
+    if len(rows) > GIFTS_PAGE_SIZE:
+        rows = rows[:GIFTS_PAGE_SIZE]
+        next_cursor = encode_cursor("gifts", "date", "next", (rows[-1].date, rows[-1].id))
+    return (profile[0] if profile else None), GiftPage(rows, next_cursor)
+
+
 CAMPAIGNS = (scoped(Campaign, Campaign.id, Campaign.name, Campaign.goal, Campaign.start_date, Campaign.end_date,
                     Campaign.raised_total.label("raised"), Campaign.gift_count.label("gifts"),
                     Campaign.donor_count.label("donors"))
@@ -219,16 +227,6 @@ CAMPAIGNS = (scoped(Campaign, Campaign.id, Campaign.name, Campaign.goal, Campaig
 CAMPAIGN_CHOICES = scoped(Campaign, Campaign.id, Campaign.name).order_by(Campaign.name)
 
 
-def donor_profile(session: TenantSession, donor_id: str):
-    """The donor with its preferences (preference_id is None without any), in one query;
-    None for an unknown id or another organization's donor."""
-    return session.rows(PROFILE, {"donor_id": donor_id}).first()
-
-
 def campaign_summaries(session: TenantSession) -> list:
     """Each campaign with its totals, which triggers keep on the row (migration f3c1d5a7b920)."""
     return session.rows(CAMPAIGNS).all()
-
-
-def campaign_choices(session: TenantSession) -> list[tuple[str, str]]:
-    return [(row.id, row.name) for row in session.rows(CAMPAIGN_CHOICES)]

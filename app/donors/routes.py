@@ -3,8 +3,7 @@ from flask import Response, abort, g, render_template, request, stream_with_cont
 
 from app import audit
 from app.donors import bp
-from app.donors.browse import (BadRequest, campaign_choices, campaign_summaries, donor_page, donor_profile,
-                               gift_page, yearly_totals)
+from app.donors.browse import BadRequest, campaign_summaries, donor_page, donor_with_gifts, yearly_totals
 from app.donors.export import donor_csv
 from app.donors.forms import DonorListForm
 from app.errors.handlers import error_response
@@ -23,8 +22,7 @@ def index():
     form = DonorListForm.from_query_or_400()
     filters = form.filters()
     page = donor_page(g.tenant, filters, form.cursor.data)
-    return render_template("donors/index.html", form=form, filters=filters, page=page,
-                           campaigns=campaign_choices(g.tenant))
+    return render_template("donors/index.html", form=form, filters=filters, page=page)
 
 
 @bp.get("/organizations/<org_id>/donors.csv")
@@ -46,11 +44,10 @@ def export():
 
 @bp.get("/organizations/<org_id>/donors/<donor_id>")
 def detail(donor_id: str):
-    donor = donor_profile(g.tenant, donor_id)  # another organization's donor is a 404 too
-    if donor is None:
-        abort(404, description="Donor not found")
     cursor = request.args.get("cursor")
-    gifts = gift_page(g.tenant, donor.id, cursor)
+    donor, gifts = donor_with_gifts(g.tenant, donor_id, cursor)
+    if donor is None:  # another organization's donor is a 404 too
+        abort(404, description="Donor not found")
     return render_template("donors/detail.html", donor=donor, gifts=gifts,
                            years=yearly_totals(g.tenant, donor.id, gifts, cursor))
 

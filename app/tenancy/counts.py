@@ -50,15 +50,27 @@ def estimate(session: TenantSession, stmt: Select, params: dict) -> int | None:
     """The planner's row estimate for stmt (PostgreSQL), or None elsewhere."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    raw = session.rows(Explain(stmt), params).scalar()
-    plan = raw if isinstance(raw, list) else json.loads(raw)
+    return plan_rows(session.rows(Explain(stmt), params).scalar())
+
+
+def plan_rows(plan) -> int:
+    """The estimated rows of an EXPLAIN (FORMAT JSON) result."""
+    plan = plan if isinstance(plan, list) else json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+@lru_cache(maxsize=64)
+def explain(stmt: Select) -> Explain:
+    """One Explain per statement, for TenantSession.rows_together() (which caches by identity)."""
+    return Explain(stmt)
+
+
 def count_or_estimate(session: TenantSession, stmt: Select, params: dict | None = None,
-                      limit: int = EXACT_LIMIT) -> Count:
-    """stmt must already be scoped to one organization (scoped_select, or scoped)."""
-    guess = estimate(session, stmt, params or {})
+                      limit: int = EXACT_LIMIT, guess: int | None = None) -> Count:
+    """stmt must already be scoped to one organization (scoped_select, or scoped). guess is
+    the planner's estimate when the caller already asked for it."""
+    if guess is None:
+        guess = estimate(session, stmt, params or {})
     if guess is not None and guess > limit:
         return Count(guess, exact=False)
     return Count(session.rows(_count_of(stmt), params).scalar(), exact=True)
