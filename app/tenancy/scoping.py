@@ -3,16 +3,17 @@
 Even a dedicated URL that points at another organization's database shows none of that
 organization's rows: every query starts from scoped_select(), whose WHERE names the
 organization, and joins name it in their ON clauses. The pages read columns, not
-entities, through TenantSession.rows(), which runs the statement on the session's
-connection without the ORM session's per-statement work. Any ORM entity query (session.get, select(Model)) is filtered by the session itself as well
-(SQLAlchemy's with_loader_criteria), as a second guard.
+entities, through TenantSession.rows() and rows_together(), which run statements on the
+session's connection without the ORM session's per-statement work and always bind the
+session's organization. Any ORM entity query (session.get, select(Model)) is filtered by
+the session itself as well (SQLAlchemy's with_loader_criteria), as a second guard.
 """
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import CursorResult, Select, bindparam, event, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session, with_loader_criteria
 
@@ -45,8 +46,8 @@ class TenantSession(Session):
         (psycopg's pipeline mode) instead of one each; other drivers run them in turn.
         Either way, a row's columns read as attributes (named tuples under psycopg).
 
-        The statements must be built once and reused (their compiled SQL is cached by
-        identity), as the donor pages' are."""
+        The statements must be built once and reused, as the donor pages' are: their
+        compiled SQL is cached by identity."""
         connection = self.connection()
         if connection.dialect.driver != "psycopg":
             return [list(self.rows(stmt, params)) for stmt, params in queries]
@@ -75,9 +76,19 @@ def _scope_to_organization(state: ORMExecuteState) -> None:
         state.statement = state.statement.options(*state.session.scope_options)
 
 
-@lru_cache(maxsize=256)
-def _compiled(stmt, dialect: Dialect):
-    return stmt.compile(dialect=dialect)
+_compiled_sql: dict[tuple, Compiled] = {}
+
+
+def _compiled(stmt, dialect: Dialect) -> Compiled:
+    """stmt compiled once per kind of server: each tenant engine has a dialect object of its
+    own, but the SQL depends only on the dialect's class and the server's version."""
+    key = stmt, type(dialect), dialect.server_version_info
+    compiled = _compiled_sql.get(key)
+    if compiled is None:
+        if len(_compiled_sql) >= 512:  # statements are built once per shape; this only bounds a surprise
+            _compiled_sql.clear()
+        compiled = _compiled_sql[key] = stmt.compile(dialect=dialect)
+    return compiled
 
 
 def scoped_select(session: TenantSession, model, *columns) -> Select:
