@@ -62,13 +62,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env_overrides: dict, workers: int = 2, threads: int = 4):
+def gunicorn(env_overrides: dict, workers: int = 2, threads: int = 4, root: Path = ROOT):
+    """The console checked out at root, served on a free loopback port (yielded)."""
     port = free_port()
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48), **env_overrides}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--threads", str(threads), "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, start_new_session=True)
+        cwd=root, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
