@@ -1,10 +1,10 @@
 """Donor queries: keyset pages in constant time at any depth, search, filters, totals.
 
 Every statement starts from scoped(), so it is filtered by "organizationId" in shared
-and in dedicated mode alike, and TenantSession.rows() always binds the session's own
-organization. Statements are built once per shape (which filters, which sort, which way)
-with every value a bound parameter, search text included: building and cache-keying a
-statement afresh cost more than running it.
+and in dedicated mode alike, and TenantSession.rows() and rows_together() always bind
+the session's own organization. Statements are built once per shape (which filters,
+which sort, which way) with every value a bound parameter, search text included:
+building and cache-keying a statement afresh cost more than running it.
 """
 from collections import namedtuple
 from dataclasses import dataclass

@@ -1,8 +1,8 @@
 """Every tenant query is scoped to one organization, in shared and in dedicated mode.
 
 Even a dedicated URL that points at another organization's database shows none of that
-organization's rows: every query starts from scoped_select(), whose WHERE names the
-organization, and joins name it in their ON clauses. The pages read columns, not
+organization's rows: every query starts from scoped() or scoped_select(), whose WHERE
+names the organization, and joins name it in their ON clauses. The pages read columns, not
 entities, through TenantSession.rows() and rows_together(), which run statements on the
 session's connection without the ORM session's per-statement work and always bind the
 session's organization. Any ORM entity query (session.get, select(Model)) is filtered by
