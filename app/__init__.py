@@ -11,7 +11,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from app import audit, cli, headers, logging_setup, pooling, request_log, security
     from app.errors import handlers as errors
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
-    from app.tenancy import routing
+    from app.tenancy import hooks as tenancy_hooks
 
     logging_setup.init_app(app)
     request_log.init_app(app)
@@ -26,7 +26,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     bootstrap.init_app(app)
     security.init_app(app)
     headers.init_app(app)
-    routing.init_app(app)
+    tenancy_hooks.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
 

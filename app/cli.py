@@ -8,21 +8,18 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
+from app.cli_failure import CommandFailed
 from app.api.tokens import TOKEN_PREFIX, token_hash
 from app.auth.passwords import hash_password
 from app.extensions import db
 from app.models import AdminOrganization, AdminUser, ApiToken, Organization
 from app.models.main import ROLES
 from app.security import find_admin
-from app.tenancy.commands import tenants
+from app.operations.commands import tenants
 
 orgs = AppGroup("orgs", help="Manage organizations.")
 _ORG_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
 
 
 def new_password() -> str:
@@ -39,16 +36,16 @@ def create_admin(email: str, role: str, org_ids: tuple[str, ...], password_stdin
     """Create a console admin. Without --password-stdin a password is generated and printed once."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
-        fail("EMAIL must be an email address.")
+        raise CommandFailed("EMAIL must be an email address.")
     if find_admin(email):
-        fail(f"an admin with email {email} already exists.")
+        raise CommandFailed(f"an admin with email {email} already exists.")
     for org_id in org_ids:
         if db.session.get(Organization, org_id) is None:
-            fail(f"organization {org_id} not found.")
+            raise CommandFailed(f"organization {org_id} not found.")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if len(password) < 12:
-            fail("the password must be at least 12 characters.")
+            raise CommandFailed("the password must be at least 12 characters.")
     else:
         password = new_password()
     admin = AdminUser(email=email, password_hash=hash_password(password), role=role)
@@ -69,7 +66,7 @@ def create_token(email: str, name: str) -> None:
     """Create an API bearer token for an admin; the token is the last line printed."""
     admin = find_admin(email)
     if admin is None:
-        fail(f"no admin with email {email.strip().lower()}.")
+        raise CommandFailed(f"no admin with email {email.strip().lower()}.")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db.session.add(ApiToken(admin_id=admin.id, name=name, token_hash=token_hash(token)))
     db.session.commit()
@@ -84,12 +81,12 @@ def orgs_create(name: str, org_id: str | None) -> None:
     """Create an organization in shared mode; its id is the last line printed."""
     name = name.strip()
     if not name:
-        fail("NAME must not be empty.")
+        raise CommandFailed("NAME must not be empty.")
     org_id = org_id or "org_" + secrets.token_hex(8)
     if not _ORG_ID.match(org_id):
-        fail("--id may hold letters, digits, - and _ only (at most 64).")
+        raise CommandFailed("--id may hold letters, digits, - and _ only (at most 64).")
     if db.session.get(Organization, org_id) is not None:
-        fail(f"organization {org_id} already exists.")
+        raise CommandFailed(f"organization {org_id} already exists.")
     db.session.add(Organization(id=org_id, name=name))
     db.session.commit()
     click.echo(f"Created organization {name!r} (shared mode):")
@@ -108,7 +105,7 @@ def demo_data(donor_count: int, database_url: str | None, org_id: str | None, se
     from app.demo import load_demo_data
 
     if database_url and not org_id:
-        fail("--database-url needs --org: say which organization the rows belong to.")
+        raise CommandFailed("--database-url needs --org: say which organization the rows belong to.")
     load_demo_data(donor_count=donor_count, database_url=database_url, org_id=org_id, seed=seed, echo=click.echo)
 
 

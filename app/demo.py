@@ -13,7 +13,9 @@ from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
+from app.cli_failure import CommandFailed
 from app.models import Campaign, Donation, Donor, DonorPreference, Organization
+from app.models.tenant import skip_giving_stats
 from app.tenancy.schema import check_schema
 from config import normalize_database_url
 
@@ -89,7 +91,7 @@ def donor_batches(org_id: str, count: int, campaigns: list[tuple], pools: DemoPo
         yield donors, prefs, gifts
 
 
-COLUMNS = {
+LOADED_COLUMNS = {
     Campaign: ("id", "organizationId", "name", "goal", "startDate", "endDate"),
     Donor: ("id", "organizationId", "firstName", "lastName", "email", "phone", "addressLine1", "city",
             "state", "postalCode", "country", "lifetimeTotal", "giftCount", "lastGiftDate"),
@@ -115,10 +117,10 @@ def write_rows(engine: Engine, org_id: str, batches: Iterator[dict]) -> None:
         try:
             with raw.cursor() as cursor:
                 # Donors carry their stats already: the Donation triggers must not add them again.
-                cursor.execute("SET LOCAL donor_stats.skip = 'on'")
+                skip_giving_stats(cursor)
                 for batch in batches:
                     for model, rows in batch.items():
-                        columns = ", ".join(f'"{c}"' for c in COLUMNS[model])
+                        columns = ", ".join(f'"{c}"' for c in LOADED_COLUMNS[model])
                         with cursor.copy(f'COPY "{model.__tablename__}" ({columns}) FROM STDIN') as copy:
                             for row in rows:
                                 copy.write_row(row)
@@ -132,7 +134,7 @@ def write_rows(engine: Engine, org_id: str, batches: Iterator[dict]) -> None:
         for batch in batches:
             for model, rows in batch.items():
                 table = model.__table__
-                keys = [table.c[c].key for c in COLUMNS[model]]
+                keys = [table.c[c].key for c in LOADED_COLUMNS[model]]
                 connection.execute(insert(table), [dict(zip(keys, row)) for row in rows])
 
 
@@ -144,7 +146,7 @@ def load_demo_data(*, donor_count: int, database_url: str | None, org_id: str | 
         with target.connect() as connection:
             status = check_schema(connection)
         if not status.ok:
-            raise SystemExit(f"error: the target database is not ready: {status.message} {status.hint}")
+            raise CommandFailed(f"the target database is not ready: {status.message} {status.hint}")
         pools = DemoPools(seed)
         for oid, name in wanted:
             org = db.session.get(Organization, oid)

@@ -1,8 +1,13 @@
-"""Who is signed in, and the rule that every page but a few needs a signed-in admin."""
+"""Who is signed in, the rule that every page but a few needs a signed-in admin, and the owner guard.
+
+The console's pages authenticate with a session cookie. A blueprint that authenticates
+its requests itself (the API, with bearer tokens) says so with authenticates_itself(bp):
+the cookie then means nothing to it.
+"""
 import time
 from dataclasses import dataclass
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import bindparam, select
 
@@ -32,8 +37,6 @@ LOAD_ADMIN = (select(_admin.c.id, _admin.c.email, _admin.c.role, _admin.c.active
 
 @login_manager.user_loader
 def load_admin(admin_id: str) -> SignedInAdmin | None:
-    if request.blueprint == "api":
-        return None  # the API takes bearer tokens only: a session cookie must not authorize it
     try:
         rows = db.session.execute(LOAD_ADMIN, {"admin_id": int(admin_id)}).all()
     except ValueError:
@@ -45,32 +48,31 @@ def load_admin(admin_id: str) -> SignedInAdmin | None:
                          frozenset(row.organizationId for row in rows if row.organizationId))
 
 
-@login_manager.request_loader
-def load_admin_from_token(req) -> AdminUser | None:
-    if req.blueprint != "api":
-        return None
-    from app.api.tokens import admin_for_bearer
-
-    return admin_for_bearer(req.headers.get("Authorization"))
-
-
 @login_manager.unauthorized_handler
 def unauthorized():
-    if request.blueprint == "api":
-        return {"success": False, "error": {"code": "unauthorized",
-                                            "message": "A valid Authorization: Bearer <token> header is required."}}, 401
     flash("Please sign in to continue.", "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def authenticates_itself(bp: Blueprint) -> None:
+    """bp checks its own credentials (in a before_request of its own); the session cookie is not asked."""
+    bp.record_once(lambda state: state.app.extensions["self_authenticating"].add(bp.name))
 
 
 def require_sign_in():
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None
+    if request.blueprint in current_app.extensions["self_authenticating"]:
+        return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if request.blueprint != "api":
-        return enforce_idle_timeout()
-    return None
+    return enforce_idle_timeout()
+
+
+def require_owner() -> None:
+    """The one owner guard: viewers may look, only owners change anything."""
+    if not current_user.is_owner:
+        abort(403, description="Only owners can do this; viewers may look but not change anything.")
 
 
 def enforce_idle_timeout():
@@ -89,6 +91,7 @@ def enforce_idle_timeout():
 
 def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
+    app.extensions["self_authenticating"] = set()
     app.before_request(require_sign_in)
 
 

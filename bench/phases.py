@@ -38,7 +38,7 @@ def main() -> None:
 
     from app import audit, create_app
     from app.donors import routes
-    from app.tenancy import routing
+    from app.tenancy import hooks
     from config import TestingConfig
 
     url = db_url(args.database)
@@ -49,7 +49,7 @@ def main() -> None:
     app = create_app(TestingConfig, DATABASE_URL=url, SECRET_KEY="bench-secret-key-" + "x" * 40,
                      WTF_CSRF_ENABLED=False)
     steps: dict[str, float] = {}
-    routing.get_organization_or_404 = timed(steps, "organization lookup", routing.get_organization_or_404)
+    hooks.get_organization_or_404 = timed(steps, "organization lookup", hooks.get_organization_or_404)
     audit.record_read = timed(steps, "audit row", audit.record_read)
     flask.templating._render = timed(steps, "rendering", flask.templating._render)
     for name in ("donor_page", "donor_with_gifts", "yearly_totals", "campaign_summaries"):

@@ -1,15 +1,22 @@
 """The guide's REST API (Option A and its Test section), with bearer tokens and JSON errors."""
 from flask import abort, g, jsonify, request
-from flask_login import current_user
 
 from app.api import bp
 from app.api.openapi import OPENAPI
+from app.api.tokens import authenticate
+from app.errors.responses import answers_in_json, envelope
 from app.extensions import db
 from app.models import Organization
-from app.organizations.routes import visible_organizations
-from app.organizations.service import NOT_FORCEABLE, ChangeRefused, clear_database_url, save_database_url, test_connection
-from app.security import connectivity_test_limit
-from app.tenancy.routing import tenancy
+from app.organizations.service import (NOT_FORCEABLE, ChangeRefused, clear_database_url, save_database_url,
+                                       test_connection, visible_organizations)
+from app.security import authenticates_itself, connectivity_test_limit, require_owner
+from app.tenancy.hooks import serves_organizations
+from app.tenancy.service import tenancy
+
+answers_in_json(bp)
+authenticates_itself(bp)
+bp.before_request(authenticate)  # before the organization is loaded: it needs the token's admin
+serves_organizations(bp)
 
 
 class ApiError(Exception):
@@ -20,7 +27,7 @@ class ApiError(Exception):
 
 @bp.errorhandler(ApiError)
 def api_error(exc: ApiError):
-    return jsonify(success=False, error={"code": exc.code, "message": exc.message}), exc.status
+    return envelope(exc.code, exc.message), exc.status
 
 
 def organization_json(org: Organization) -> dict:
@@ -43,11 +50,6 @@ def json_body(required: bool) -> dict:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object.")
     return body
-
-
-def require_owner() -> None:
-    if not current_user.is_owner:
-        raise ApiError(403, "forbidden", "Viewers cannot change or test database URLs.")
 
 
 @bp.get("/openapi.json")

@@ -1,9 +1,16 @@
-"""Bearer tokens for /api: only their SHA-256 is stored; a token acts as its admin."""
+"""Bearer tokens for /api: only their SHA-256 is stored; a token acts as its admin.
+
+The API authenticates every request itself (authenticate, a before_request of the
+blueprint): a console session cookie never authorizes it.
+"""
 import hashlib
 from datetime import datetime, timedelta, timezone
 
+from flask import g, request
+from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
+from app.errors.responses import envelope
 from app.extensions import db
 from app.models import AdminUser, ApiToken
 
@@ -30,3 +37,14 @@ def admin_for_bearer(header: str | None) -> AdminUser | None:
         stored.last_used_at = now
         db.session.commit()
     return stored.admin
+
+
+def authenticate():
+    """The token's admin becomes current_user for this request (Flask-Login reads g._login_user)."""
+    if request.endpoint in (None, "api.openapi"):
+        return None
+    admin = admin_for_bearer(request.headers.get("Authorization"))
+    g._login_user = admin or AnonymousUserMixin()
+    if admin is None:
+        return envelope("unauthorized", "A valid Authorization: Bearer <token> header is required."), 401
+    return None

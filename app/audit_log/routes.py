@@ -1,25 +1,21 @@
 """/audit: the append-only audit log, for owners. No route here or anywhere deletes a row."""
-import csv
-import io
 from datetime import datetime, time, timedelta, timezone
 
-from flask import Response, abort, render_template, request, stream_with_context
-from flask_login import current_user
+from flask import render_template, request
 from sqlalchemy import Select, select
 
 from app.audit_log import bp
 from app.audit_log.forms import AuditFilterForm
+from app.csv_export import csv_lines, csv_response
 from app.extensions import db
 from app.models import AuditEvent
+from app.security import require_owner
 
 PAGE_SIZE = 100
 CSV_COLUMNS = ("id", "createdAt", "actorEmail", "organizationId", "action", "outcome", "detail", "ip")
 
 
-@bp.before_request
-def owners_only():
-    if not current_user.is_owner:
-        abort(403)
+bp.before_request(require_owner)
 
 
 def filtered() -> tuple[AuditFilterForm, Select]:
@@ -55,18 +51,8 @@ def export():
     _, stmt = filtered()
 
     def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for event in db.session.scalars(stmt.execution_options(yield_per=1000)):
-            writer.writerow([event.id, event.created_at.isoformat(), event.actor_email, event.organization_id,
-                             event.action, event.outcome, event.detail, event.ip])
-            if buffer.tell() > 65536:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        for batch in db.session.scalars(stmt.execution_options(yield_per=1000)).partitions():
+            yield [[e.id, e.created_at, e.actor_email, e.organization_id, e.action, e.outcome, e.detail, e.ip]
+                   for e in batch]
 
-    response = Response(stream_with_context(rows()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="audit.csv"'
-    return response
+    return csv_response(csv_lines(CSV_COLUMNS, rows()), "audit.csv")

@@ -1,7 +1,7 @@
 """Donor queries: keyset pages in constant time at any depth, search, filters, totals.
 
 Every statement starts from scoped(), so it is filtered by "organizationId" in shared
-and in dedicated mode alike, and TenantSession.rows() and rows_together() always bind
+and in dedicated mode alike, and TenantSession.rows() and rows_pipelined() always bind
 the session's own organization. Statements are built once per shape (which filters,
 which sort, which way) with every value a bound parameter, search text included:
 building and cache-keying a statement afresh cost more than running it.
@@ -16,6 +16,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Date, Select, and_, bindparam, exists, extract, func, literal_column, or_, tuple_
 
+from app.like import ESCAPE, contains_pattern, prefix_pattern
 from app.models import Campaign, Donation, Donor, DonorPreference
 from app.tenancy.counts import Count, count_or_estimate, explain, plan_rows
 from app.tenancy.scoping import TenantSession, scoped
@@ -36,7 +37,7 @@ LIST_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Donor.
 EXPORT_COLUMNS = (Donor.id, Donor.first_name, Donor.last_name, Donor.email, Donor.phone, Donor.address_line1,
                   Donor.city, Donor.state, Donor.postal_code, Donor.country, Donor.lifetime_total,
                   Donor.gift_count, Donor.last_gift_date, Donor.created_at)
-COLUMNS = {"list": LIST_COLUMNS, "export": EXPORT_COLUMNS}
+COLUMN_SETS = {"list": LIST_COLUMNS, "export": EXPORT_COLUMNS}
 
 
 class BadRequest(ValueError):
@@ -63,16 +64,12 @@ def decode_cursor(salt: str, token: str, sort: str, readers) -> tuple[str, tuple
         raise BadRequest("This page link is not valid (it may come from another search); start again from the first page.") from None
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def filtered(filters: dict, columns: str = "list") -> tuple[Select, dict]:
-    """The donors matching filters (COLUMNS[columns]), unordered, and its parameters."""
+    """The donors matching filters (COLUMN_SETS[columns]), unordered, and its parameters."""
     q = (filters.get("q") or "").strip().lower()
     shape = ("email" if "@" in q else "any") if q else None, bool(filters.get("campaign")), \
         bool(filters.get("since")), bool(filters.get("opted_in"))
-    params = {"q_prefix": _like_escape(q) + "%", "q_inner": "%" + _like_escape(q) + "%",
+    params = {"q_prefix": prefix_pattern(q), "q_inner": contains_pattern(q),
               "campaign": filters.get("campaign"),
               "since": date.fromisoformat(filters["since"]) if filters.get("since") else None}
     return _filtered(shape, columns), params
@@ -81,10 +78,10 @@ def filtered(filters: dict, columns: str = "list") -> tuple[Select, dict]:
 @lru_cache(maxsize=64)
 def _filtered(shape: tuple, columns: str) -> Select:
     search, campaign, since, opted_in = shape
-    stmt = scoped(Donor, *COLUMNS[columns])
+    stmt = scoped(Donor, *COLUMN_SETS[columns])
     if search:
-        email = func.lower(Donor.email).like(bindparam("q_prefix"), escape="\\")
-        stmt = stmt.where(email if search == "email" else or_(FULL_NAME.like(bindparam("q_inner"), escape="\\"), email))
+        email = func.lower(Donor.email).like(bindparam("q_prefix"), escape=ESCAPE)
+        stmt = stmt.where(email if search == "email" else or_(FULL_NAME.like(bindparam("q_inner"), escape=ESCAPE), email))
     if campaign:
         stmt = stmt.where(exists().where(Donation.organization_id == bindparam("org_id"), Donation.donor_id == Donor.id,
                                          Donation.campaign_id == bindparam("campaign")))
@@ -138,7 +135,7 @@ def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> Don
     queries = [(_page(base, sort, keyset, direction == "prev"), params), (CAMPAIGN_CHOICES, {})]
     if session.get_bind().dialect.name == "postgresql":
         queries.append((explain(base), params))
-    rows, campaigns, *plan = session.rows_together(*queries)
+    rows, campaigns, *plan = session.rows_pipelined(*queries)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if direction == "prev":
@@ -212,7 +209,7 @@ def donor_with_gifts(session: TenantSession, donor_id: str, cursor: str | None) 
     params = {"donor_id": donor_id}
     if cursor:
         _, (params["key_date"], params["key_id"]) = decode_cursor("gifts", cursor, "date", (date.fromisoformat, str))
-    profile, rows = session.rows_together((PROFILE, {"donor_id": donor_id}), (_gifts(bool(cursor)), params))
+    profile, rows = session.rows_pipelined((PROFILE, {"donor_id": donor_id}), (_gifts(bool(cursor)), params))
     next_cursor = None
     if len(rows) > GIFTS_PAGE_SIZE:
         rows = rows[:GIFTS_PAGE_SIZE]

@@ -1,15 +1,16 @@
 """Read-only donor pages: GET only, on the organization's read-only tenant session."""
-from flask import Response, abort, g, render_template, request, stream_with_context
+from flask import abort, g, render_template, request
 
 from app import audit
+from app.csv_export import csv_response
 from app.donors import bp
 from app.donors.browse import BadRequest, campaign_summaries, donor_page, donor_with_gifts, yearly_totals
 from app.donors.export import donor_csv
 from app.donors.forms import DonorListForm
-from app.errors.handlers import error_response
-from app.tenancy.routing import use_tenant
+from app.errors.responses import error_response
+from app.tenancy.hooks import reads_tenant_data
 
-bp.before_request(use_tenant)
+reads_tenant_data(bp)
 
 
 @bp.app_template_filter("money")
@@ -28,7 +29,7 @@ def bad_request(exc: BadRequest):
 def index():
     form = DonorListForm.from_query_or_400()
     filters = form.filters()
-    page = donor_page(g.tenant, filters, form.cursor.data)
+    page = donor_page(g.tenant_session, filters, form.cursor.data)
     return render_template("donors/index.html", form=form, filters=filters, page=page)
 
 
@@ -36,29 +37,27 @@ def index():
 def export():
     filters = DonorListForm.from_query_or_400().filters()
     audit.record("donors.export", org_id=g.org.id, detail=f"{g.tenant_route.target}; filters {filters or 'none'}")
-    session = g.tenant
+    session = g.tenant_session
 
-    def stream():
+    def lines():
         try:
             yield from donor_csv(session, filters)
         finally:  # end the read transaction as soon as the last row is out, not when the client hangs up
             session.close()
 
-    response = Response(stream_with_context(stream()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{g.org.id}-donors.csv"'
-    return response
+    return csv_response(lines(), f"{g.org.id}-donors.csv")
 
 
 @bp.get("/organizations/<org_id>/donors/<donor_id>")
 def detail(donor_id: str):
     cursor = request.args.get("cursor")
-    donor, gifts = donor_with_gifts(g.tenant, donor_id, cursor)
+    donor, gifts = donor_with_gifts(g.tenant_session, donor_id, cursor)
     if donor is None:  # another organization's donor is a 404 too
         abort(404, description="Donor not found")
     return render_template("donors/detail.html", donor=donor, gifts=gifts,
-                           years=yearly_totals(g.tenant, donor.id, gifts, cursor))
+                           years=yearly_totals(g.tenant_session, donor.id, gifts, cursor))
 
 
 @bp.get("/organizations/<org_id>/campaigns")
 def campaigns():
-    return render_template("donors/campaigns.html", campaigns=campaign_summaries(g.tenant))
+    return render_template("donors/campaigns.html", campaigns=campaign_summaries(g.tenant_session))

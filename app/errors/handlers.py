@@ -1,21 +1,12 @@
 """Error pages: a clear message, the right status, never a stack trace or driver text."""
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db, login_manager
-from app.tenancy.routing import TenantUnavailable, failed_mid_request
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
-def error_response(status: int, title: str, message: str, code: str | None = None, hint: str = ""):
-    if wants_json():
-        return {"success": False, "error": {"code": code or title.lower().replace(" ", "_"), "message": message}}, status
-    return render_template("errors/error.html", status=status, title=title, message=message, hint=hint), status
+from app.errors.responses import error_response
+from app.tenancy.service import TenantUnavailable, failed_mid_request
 
 
 def handle_http(exc: HTTPException):
@@ -36,7 +27,7 @@ def handle_database_down(exc: OperationalError):
     # Driver text may quote a connection string: log the class and SQLSTATE only.
     current_app.logger.error("database error: %s %s", exc.__class__.__name__, getattr(exc.orig, "sqlstate", ""))
     db.session.rollback()
-    if g.get("tenant") is not None:
+    if g.get("tenant_session") is not None:
         failed_mid_request(exc)
         return error_response(503, "Organization database unavailable", "The organization's database did not "
                               "answer in time. Try again in a moment.", code="tenant_database_error")
@@ -60,6 +51,7 @@ def handle_unexpected(exc: Exception):
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["json_prefixes"] = []
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(TenantUnavailable, handle_tenant_unavailable)

@@ -1,29 +1,24 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import AuditEvent, Donation, Donor, Organization
 from app.organizations import bp
 from app.organizations.forms import ClearForm, DatabaseUrlForm
-from app.organizations.service import ChangeRefused, clear_database_url, save_database_url, test_connection
-from app.security import connectivity_test_limit
+from app.like import ESCAPE, contains_pattern
+from app.organizations.service import (ChangeRefused, clear_database_url, save_database_url, test_connection,
+                                       visible_organizations)
+from app.security import connectivity_test_limit, require_owner
 from app.tenancy.counts import count_or_estimate
-from app.tenancy.routing import TenantUnavailable, tenancy
+from app.tenancy.hooks import serves_organizations
 from app.tenancy.scoping import scoped_select
+from app.tenancy.service import TenantUnavailable, tenancy
+
+serves_organizations(bp)
 
 PAGE_SIZE = 50
 CHECK_ACTIONS = ("database.test", "database.save", "database.clear")
 OPERATION_ACTIONS = ("tenants.move", "tenants.migrate", "tenants.backup")
-
-
-def visible_organizations():
-    """Organizations the signed-in admin may see (an empty scope means all)."""
-    stmt = select(Organization).order_by(Organization.name, Organization.id)
-    scope = current_user.organization_scope
-    if scope:
-        stmt = stmt.where(Organization.id.in_(scope))
-    return stmt
 
 
 def latest_events(org_ids: list[str], actions: tuple[str, ...], per_action: bool = False) -> list[AuditEvent]:
@@ -40,11 +35,6 @@ def latest_checks(org_ids: list[str]) -> dict[str, AuditEvent]:
             if event.action != "database.clear"}
 
 
-def require_owner() -> None:
-    if not current_user.is_owner:
-        abort(403)
-
-
 @bp.get("/")
 def home():
     return redirect(url_for("organizations.index"))
@@ -56,8 +46,7 @@ def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     stmt = visible_organizations()
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(Organization.name.ilike(pattern, escape="\\"), Organization.id == q))
+        stmt = stmt.where(or_(Organization.name.ilike(contains_pattern(q), escape=ESCAPE), Organization.id == q))
     rows = db.session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     organizations = rows[:PAGE_SIZE]
     state = tenancy()

@@ -3,13 +3,14 @@
 Every change and every test writes an audit event with masked targets only.
 """
 from flask_login import current_user
+from sqlalchemy import Select, select
 from sqlalchemy.engine import URL
 
 from app import audit
 from app.extensions import db
 from app.models import Organization
 from app.tenancy.probe import ProbeResult, result
-from app.tenancy.routing import tenancy
+from app.tenancy.service import tenancy
 from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, seal
 
 # A failed connectivity test may be overridden by an owner; a bad or forbidden URL may not.
@@ -20,6 +21,15 @@ class ChangeRefused(Exception):
     def __init__(self, probe: ProbeResult):
         super().__init__(probe.message)
         self.probe = probe
+
+
+def visible_organizations() -> Select:
+    """Organizations the signed-in admin may see (an empty scope means all), by name."""
+    stmt = select(Organization).order_by(Organization.name, Organization.id)
+    scope = current_user.organization_scope
+    if scope:
+        stmt = stmt.where(Organization.id.in_(scope))
+    return stmt
 
 
 def _stored_url(org: Organization) -> URL | None:

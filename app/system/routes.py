@@ -1,12 +1,12 @@
-from flask import abort, current_app, render_template
-from flask_login import current_user
+from flask import current_app, render_template
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.security import require_owner
 from app.system import bp
-from app.tenancy.routing import tenancy
-from app.tenancy.schema import status_for
+from app.tenancy.schema import read_revision, status_for
+from app.tenancy.service import tenancy
 
 SHOWN_SETTINGS = (
     "ENABLE_MULTI_DATABASE", "TENANT_DB_REQUIRE_SSL", "TENANT_DB_ALLOWED_HOSTS", "TENANT_DB_DENIED_NETWORKS", "TENANT_FALLBACK", "TENANT_RETRY_AFTER", "TENANT_ENGINE_CACHE_SIZE",
@@ -29,7 +29,7 @@ def healthz():
 def readyz():
     """Ready to serve: the main database answers and is at the schema head."""
     try:
-        revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        revision = read_revision(db.session.connection())
     except SQLAlchemyError:
         db.session.rollback()
         return {"ready": False, "reason": "main database unavailable"}, 503
@@ -41,8 +41,7 @@ def readyz():
 
 @bp.get("/system")
 def system():
-    if not current_user.is_owner:
-        abort(403)
+    require_owner()
     state = tenancy()
     registry = state.registry
     engines = [

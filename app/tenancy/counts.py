@@ -61,7 +61,7 @@ def plan_rows(plan) -> int:
 
 @lru_cache(maxsize=64)
 def explain(stmt: Select) -> Explain:
-    """One Explain per statement, for TenantSession.rows_together() (which caches by identity)."""
+    """One Explain per statement, for TenantSession.rows_pipelined() (which caches by identity)."""
     return Explain(stmt)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy.engine import URL
 
-from app.tenancy.schema import status_for
+from app.tenancy.schema import read_revision, status_for
 from app.tenancy.targets import DnsFailure, TargetPolicy
 from app.tenancy.urls import InvalidDatabaseUrl, connect_params, mask
 
@@ -123,21 +123,10 @@ def _read_postgres(url: URL, addresses: list[str], connect_timeout: int, extras:
     )
     with psycopg.connect(**params, autocommit=True) as conn:
         version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]
-        try:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        except psycopg.errors.UndefinedTable:
-            return version, None
-    return version, row[0] if row else None
+        return version, read_revision(conn)
 
 
 def _read_sqlite(url: URL) -> tuple[str, str | None]:
     with sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=2) as conn:
-        version = "SQLite " + sqlite3.sqlite_version
-        try:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return version, None
-            raise
-    return version, row[0] if row else None
+        return "SQLite " + sqlite3.sqlite_version, read_revision(conn)
 

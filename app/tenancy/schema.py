@@ -1,13 +1,12 @@
 """Is a database at the code's Alembic head? The guide's "Schema mismatch", made precise."""
+import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 FIX_COMMAND = 'DATABASE_URL="<url>" flask --app wsgi db upgrade'
@@ -56,15 +55,24 @@ def known_revisions() -> frozenset[str]:
     return frozenset(rev.revision for rev in _script().walk_revisions())
 
 
+def read_revision(conn) -> str | None:
+    """The Alembic revision of the database behind conn, None when it has no alembic_version
+    table. conn: a SQLAlchemy Connection, or a psycopg or sqlite3 connection. The table is
+    looked up first, so a missing one raises nothing (and aborts no transaction)."""
+    if isinstance(conn, Connection):
+        run, sqlite = conn.exec_driver_sql, conn.dialect.name == "sqlite"
+    else:
+        run, sqlite = conn.execute, isinstance(conn, sqlite3.Connection)
+    exists = ("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'" if sqlite
+              else "SELECT to_regclass('alembic_version') IS NOT NULL")
+    if not run(exists).fetchone()[0]:
+        return None
+    row = run("SELECT version_num FROM alembic_version").fetchone()
+    return row[0] if row else None
+
+
 def check_schema(connection: Connection) -> SchemaStatus:
-    try:
-        with connection.begin_nested() if connection.in_transaction() else connection.begin():
-            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except DBAPIError as exc:
-        if _is_missing_table(exc):
-            return status_for(None)
-        raise
-    return status_for(revision)
+    return status_for(read_revision(connection))
 
 
 def status_for(revision: str | None) -> SchemaStatus:
@@ -77,8 +85,3 @@ def status_for(revision: str | None) -> SchemaStatus:
     if revision in known_revisions():
         return SchemaStatus("schema_behind", revision, head)
     return SchemaStatus("schema_ahead", revision, head)
-
-
-def _is_missing_table(exc: DBAPIError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return sqlstate == "42P01" or "no such table" in str(exc.orig).lower()

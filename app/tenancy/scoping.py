@@ -3,7 +3,7 @@
 Even a dedicated URL that points at another organization's database shows none of that
 organization's rows: every query starts from scoped() or scoped_select(), whose WHERE
 names the organization, and joins name it in their ON clauses. The pages read columns, not
-entities, through TenantSession.rows() and rows_together(), which run statements on the
+entities, through TenantSession.rows() and rows_pipelined(), which run statements on the
 session's connection without the ORM session's per-statement work and always bind the
 session's organization. Any ORM entity query (session.get, select(Model)) is filtered by
 the session itself as well (SQLAlchemy's with_loader_criteria), as a second guard.
@@ -41,7 +41,7 @@ class TenantSession(Session):
         organization bound is always this session's, whatever params holds."""
         return self.connection().execute(stmt, {**(params or {}), "org_id": self.organization_id})
 
-    def rows_together(self, *queries: tuple) -> list[list]:
+    def rows_pipelined(self, *queries: tuple) -> list[list]:
         """The rows of independent (statement, params) pairs, like rows(), in one round trip
         (psycopg's pipeline mode) instead of one each; other drivers run them in turn.
         Either way, a row's columns read as attributes (named tuples under psycopg).

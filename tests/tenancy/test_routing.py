@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Donor, Organization
-from app.tenancy.routing import tenancy
+from app.tenancy.service import tenancy
 from app.tenancy.scoping import scoped_select
 from tests.helpers import sql
 from tests.netfaults import Proxy, SilentServer

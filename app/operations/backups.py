@@ -19,8 +19,9 @@ from pathlib import Path
 from psycopg import sql
 from sqlalchemy.engine import URL
 
+from app.models.tenant import SKIP_GIVING_STATS_OPTION, skip_giving_stats
 from app.tenancy.schema import head_revision
-from app.tenancy.transfer import (TABLES, Endpoint, TableState, TransferError, column_list, org_states,
+from app.operations.transfer import (TABLES, WritableDatabase, TableState, TransferError, column_list, org_states,
                                   other_organizations)
 
 FORMAT_VERSION = 1
@@ -45,7 +46,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def backup(source: Endpoint, org_id: str, org_name: str, out: Path, *, dedicated: bool) -> dict:
+def backup(source: WritableDatabase, org_id: str, org_name: str, out: Path, *, dedicated: bool) -> dict:
     with source.connect() as conn:
         states = org_states(conn, org_id)
         sole = dedicated and not other_organizations(conn, org_id)
@@ -94,7 +95,7 @@ def read_manifest(path: Path) -> dict:
     return manifest
 
 
-def restore(target: Endpoint, org_id: str, path: Path) -> dict[str, TableState]:
+def restore(target: WritableDatabase, org_id: str, path: Path) -> dict[str, TableState]:
     manifest = read_manifest(path)
     if manifest["organizationId"] != org_id:
         raise TransferError(f"{path} holds {manifest['organizationId']}, not {org_id}.")
@@ -112,7 +113,7 @@ def restore(target: Endpoint, org_id: str, path: Path) -> dict[str, TableState]:
                 _pg_restore(target, tar)
             else:
                 with conn.transaction():  # all tables or none
-                    conn.execute("SET LOCAL donor_stats.skip = 'on'")  # donors carry their stats
+                    skip_giving_stats(conn)  # donors carry their stats
                     for table in TABLES:
                         member = tar.extractfile(f"{table}.copy")
                         with conn.cursor().copy(sql.SQL("COPY {t} ({c}) FROM STDIN").format(
@@ -126,14 +127,14 @@ def restore(target: Endpoint, org_id: str, path: Path) -> dict[str, TableState]:
     return states
 
 
-def _pg_restore(target: Endpoint, tar: tarfile.TarFile) -> None:
+def _pg_restore(target: WritableDatabase, tar: tarfile.TarFile) -> None:
     if shutil.which("pg_restore") is None:
         raise TransferError("this backup was made with pg_dump; restoring it needs pg_restore (postgresql-client).")
     with tempfile.TemporaryDirectory() as tmp:
         tar.extract("data.dump", tmp, filter="data")
         done = subprocess.run(["pg_restore", "--data-only", "--single-transaction", "--exit-on-error",
                                f"--dbname={target.url.database}", str(Path(tmp) / "data.dump")],
-                              env=_pg_env(target.url, "-c donor_stats.skip=on"), capture_output=True, text=True,
+                              env=_pg_env(target.url, SKIP_GIVING_STATS_OPTION), capture_output=True, text=True,
                               timeout=3600)
     if done.returncode != 0:
         raise TransferError(f"pg_restore failed: {done.stderr.strip().splitlines()[-1] if done.stderr else ''}")

@@ -17,22 +17,20 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
 
+from app.cli_failure import CommandFailed
 from app import audit
 from app.extensions import db
 from app.models import Organization
-from app.tenancy import backups, moves, status
-from app.tenancy.routing import tenancy
-from app.tenancy.transfer import DEFAULT_BATCH, Endpoint, TransferError
-from app.tenancy.upgrade import upgrade_database
+from app.operations import backups, moves, status
+from app.tenancy.service import tenancy
+from app.operations.databases import current_database, writable
+from app.operations.transfer import DEFAULT_BATCH, TransferError
+from app.operations.upgrade import upgrade_database
 from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, rotate, seal, storage_kind
 
 tenants = AppGroup("tenants", help="Operate tenant databases: status, migrate, move, backup, restore.")
 err = Console(stderr=True)
 
-
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
 
 
 def emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> None:
@@ -67,7 +65,7 @@ def progress_bar(description: str, total: int | None):
 def find_org(org_id: str) -> Organization:
     org = db.session.get(Organization, org_id)
     if org is None:
-        fail(f"organization {org_id} not found.")
+        raise CommandFailed(f"organization {org_id} not found.")
     return org
 
 
@@ -158,7 +156,7 @@ def migrate_command(org_id: str | None, dry_run: bool, concurrency: int, as_json
 def move_command(org_id, to_url, to_shared, purge_shared, dry_run, batch, as_json) -> None:
     """Copy ORG's rows, verify them, then switch its "databaseUrl" in one step."""
     if bool(to_url) == bool(to_shared):
-        fail("give exactly one of --to URL or --to-shared.")
+        raise CommandFailed("give exactly one of --to URL or --to-shared.")
     state, org = tenancy(), find_org(org_id)
     try:
         plan = moves.plan_move(state, org, None if to_shared else to_url)
@@ -174,10 +172,10 @@ def move_command(org_id, to_url, to_shared, purge_shared, dry_run, batch, as_jso
         summary["notes"] = plan.notes
     except TransferError as exc:
         audit.record("tenants.move", org_id=org.id, outcome="failed", detail=str(exc))
-        fail(str(exc))
+        raise CommandFailed(str(exc))
     except Exception as exc:  # a database error mid-way: the organization was not switched
         audit.record("tenants.move", org_id=org.id, outcome="failed", detail=moves.describe_failure(exc))
-        fail(f"{moves.describe_failure(exc)}; {org.id} was not switched. Run the command again to finish.")
+        raise CommandFailed(f"{moves.describe_failure(exc)}; {org.id} was not switched. Run the command again to finish.")
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -189,13 +187,6 @@ def move_command(org_id, to_url, to_shared, purge_shared, dry_run, batch, as_jso
         click.echo(f"  {note}")
 
 
-def current_endpoint(org: Organization) -> tuple[Endpoint, bool]:
-    state = tenancy()
-    if state.uses_dedicated(org):
-        return moves.endpoint(state, state.dedicated_url(org)), True
-    return moves.main_endpoint(state), False
-
-
 @tenants.command("backup")
 @click.argument("org_id")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -204,11 +195,11 @@ def backup_command(org_id: str, out: Path, as_json: bool) -> None:
     """A self-contained, restorable export of ORG's rows, from wherever they live."""
     org = find_org(org_id)
     try:
-        source, dedicated = current_endpoint(org)
+        source, dedicated = current_database(tenancy(), org)
         manifest = backups.backup(source, org.id, org.name, out, dedicated=dedicated)
     except (TransferError, InvalidDatabaseUrl) as exc:
         audit.record("tenants.backup", org_id=org.id, outcome="failed", detail=str(exc))
-        fail(str(exc))
+        raise CommandFailed(str(exc))
     counts = {t: v["count"] for t, v in manifest["tables"].items()}
     audit.record("tenants.backup", org_id=org.id, detail=f"{manifest['source']} -> {out.name} ({manifest['data']}): {counts}")
     click.echo(json.dumps(manifest, indent=2) if as_json else f"{org.id}: {counts} from {manifest['source']} "
@@ -228,13 +219,13 @@ def restore_command(org_id: str, source: Path, to_url: str | None, as_json: bool
         if to_url:
             url = parse_database_url(to_url, allow_sqlite=False)
             state.policy.check(url)
-            target = moves.endpoint(state, url)
+            target = writable(state, url)
         else:
-            target, _ = current_endpoint(org)
+            target, _ = current_database(tenancy(), org)
         states = backups.restore(target, org.id, source)
     except (TransferError, InvalidDatabaseUrl) as exc:
         audit.record("tenants.restore", org_id=org.id, outcome="failed", detail=str(exc))
-        fail(str(exc))
+        raise CommandFailed(str(exc))
     counts = {t: s.count for t, s in states.items()}
     audit.record("tenants.restore", org_id=org.id, detail=f"{source.name} -> {target.label}: {counts}")
     click.echo(json.dumps(counts) if as_json else f"{org.id}: restored {counts} into {target.label} (verified)")
@@ -245,7 +236,7 @@ def encrypt_urls() -> None:
     """Encrypt plain "databaseUrl" values and re-encrypt old ones under the newest key."""
     fernet = tenancy().fernet
     if fernet is None:
-        fail("TENANT_URL_ENCRYPTION_KEY is not set.")
+        raise CommandFailed("TENANT_URL_ENCRYPTION_KEY is not set.")
     counts = {"encrypted": 0, "rotated": 0, "env": 0, "shared": 0, "failed": 0}
     for org in db.session.scalars(select(Organization).order_by(Organization.id)):
         kind = storage_kind(org.database_url)

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.tenancy.transfer import org_states
+from app.operations.transfer import org_states
 from tests.helpers import add_org, sql
 from tests.pgserver import free_port, wait_for
 

@@ -1,20 +1,17 @@
-"""Per request: which organization, which database, and what happens when it fails.
+"""The Tenancy service: which database serves an organization, and what happens when it fails.
 
-Routes under /organizations/<org_id>/ resolve the organization once into g.org (a 404
-"Organization not found" for an unknown or out-of-scope id). use_tenant() then puts on
-g.tenant a read-only TenantSession on the right engine, applying the fallback policy.
+One Tenancy per process (app.extensions["tenancy"]) holds the engine registry, the target
+policy and the encryption keys. open_session() gives a read-only TenantSession on the
+organization's dedicated database, or on the main one, applying the fallback policy; the
+Flask hooks that call it per request live in hooks.py.
 """
-from collections import namedtuple
 from dataclasses import dataclass
 
-from flask import Flask, abort, current_app, g, request
-from flask_login import current_user
-from sqlalchemy import bindparam, select
+from flask import Flask, current_app, g
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app import audit
-from app.extensions import db
 from app.models import Organization
 from app.tenancy.engines import EngineEntry, EngineRegistry, make_read_only_engine
 from app.tenancy.schema import check_schema
@@ -181,72 +178,3 @@ def _reason(exc: Exception) -> str:
 
 def tenancy() -> Tenancy:
     return current_app.extensions["tenancy"]
-
-
-# The donor pages only read their organization (id, name, URL): they get it as a row, on
-# a main-database connection in autocommit, without an ORM load and without the BEGIN and
-# ROLLBACK round trips around it (their one write, the export's audit row, is a single
-# statement). Pages that change an organization load the ORM object.
-READ_ONLY_BLUEPRINTS = frozenset({"donors"})
-OrganizationRow = namedtuple("OrganizationRow", "id name database_url")
-_org = Organization.__table__
-LOAD_ORGANIZATION = select(_org.c.id, _org.c.name, _org.c.databaseUrl).where(_org.c.id == bindparam("org_id"))
-
-
-def get_organization_or_404(org_id: str, read_only: bool = False) -> Organization | OrganizationRow:
-    if read_only:
-        row = db.session.execute(LOAD_ORGANIZATION, {"org_id": org_id}).first()
-        org = OrganizationRow._make(row) if row else None
-    else:
-        org = db.session.get(Organization, org_id)
-    scope = current_user.organization_scope if current_user.is_authenticated else frozenset()
-    if org is None or (scope and org.id not in scope):
-        abort(404, description="Organization not found")
-    return org
-
-
-def resolve_organization(endpoint, values) -> None:
-    if not values or "org_id" not in values:
-        return
-    org_id = values.pop("org_id")
-    read_only = request.blueprint in READ_ONLY_BLUEPRINTS
-    if read_only:
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    # Anonymous requests learn nothing about which ids exist: sign-in comes first.
-    if current_user.is_authenticated:
-        g.org = get_organization_or_404(org_id, read_only)
-
-
-def add_organization_id(endpoint, values) -> None:
-    org = g.get("org")
-    if org is not None and "org_id" not in values and current_app.url_map.is_endpoint_expecting(endpoint, "org_id"):
-        values["org_id"] = org.id
-
-
-def use_tenant() -> None:
-    """before_request for blueprints that read tenant data: sets g.tenant and g.tenant_route."""
-    org = g.get("org")
-    if org is None or "tenant" in g:
-        return
-    g.tenant, g.tenant_route = tenancy().open_session(org)
-    # The guide's "log every database access": who read which organization, where, when.
-    audit.record_read("tenant.read", org_id=org.id, outcome=g.tenant_route.mode,
-                      detail=f"{g.tenant_route.target}: {request.path}")
-
-
-def close_tenant(_exc=None) -> None:
-    session = g.pop("tenant", None)
-    if session is None:
-        return
-    try:
-        session.close()
-    except SQLAlchemyError:
-        # The database went away mid-request: its connection is invalidated, the response already made.
-        current_app.logger.warning("tenant session for %s closed on a broken connection", g.get("org") and g.org.id)
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["tenancy"] = Tenancy(app)
-    app.url_value_preprocessor(resolve_organization)
-    app.url_defaults(add_organization_id)
-    app.teardown_appcontext(close_tenant)

@@ -8,12 +8,13 @@ from sqlalchemy.engine import URL
 from app import audit
 from app.extensions import db
 from app.models import Organization
-from app.tenancy.routing import Tenancy
-from app.tenancy.schema import status_for
+from app.tenancy.service import Tenancy
+from app.tenancy.schema import read_revision, status_for
 from app.tenancy.targets import DnsFailure
-from app.tenancy.transfer import (DEFAULT_BATCH, Endpoint, TransferError, TransferReport, delete_org_rows,
-                                  other_organizations, source_counts, transfer)
-from app.tenancy.upgrade import upgrade_database
+from app.operations.databases import writable, writable_main
+from app.operations.transfer import (DEFAULT_BATCH, TransferError, TransferReport, WritableDatabase, delete_org_rows,
+                                     other_organizations, source_counts, transfer)
+from app.operations.upgrade import upgrade_database
 from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, render, same_database, seal
 
 
@@ -21,27 +22,16 @@ from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, render, sam
 class MovePlan:
     org: Organization
     direction: str  # "dedicated" or "shared"
-    source: Endpoint
-    target: Endpoint
+    source: WritableDatabase
+    target: WritableDatabase
     target_url: URL
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     already_switched: bool = False
 
 
-def endpoint(state: Tenancy, url: URL) -> Endpoint:
-    """A writable connection to url with the tenant connect timeout and the operator's TLS settings."""
-    return Endpoint(url, state.config["TENANT_CONNECT_TIMEOUT"], state.policy.connect_extras())
-
-
-def main_endpoint(state: Tenancy) -> Endpoint:
-    if state.main_url.get_backend_name() != "postgresql":
-        raise TransferError("moves and backups need a PostgreSQL main database (DATABASE_URL).")
-    return Endpoint(state.main_url, state.config["TENANT_CONNECT_TIMEOUT"])
-
-
 def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan:
-    main = main_endpoint(state)
+    main = writable_main(state)
     if to_url is None:  # back to shared mode
         if not org.database_url:
             raise TransferError(f"{org.id} is already in shared mode.")
@@ -49,18 +39,18 @@ def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan
             current = state.dedicated_url(org)
         except InvalidDatabaseUrl as exc:
             raise TransferError(f"{org.id}'s stored URL cannot be used: {exc}") from None
-        plan = MovePlan(org, "shared", endpoint(state, current), main, main.url)
+        plan = MovePlan(org, "shared", writable(state, current), main, main.url)
     else:
         try:
             url = parse_database_url(to_url, allow_sqlite=False)
             state.policy.check(url)
         except (InvalidDatabaseUrl, DnsFailure) as exc:
             raise TransferError(f"--to: {exc}") from None
-        plan = MovePlan(org, "dedicated", main, endpoint(state, url), url)
+        plan = MovePlan(org, "dedicated", main, writable(state, url), url)
         if org.database_url:
             current = state.dedicated_url(org)
             if not same_database(current, url):
-                raise TransferError(f"{org.id} is already dedicated to {Endpoint(current).label}; "
+                raise TransferError(f"{org.id} is already dedicated to {WritableDatabase(current).label}; "
                                     "move it --to-shared first.")
             plan.already_switched = True
     plan.counts = source_counts(plan.source, org.id)
@@ -73,11 +63,7 @@ def prepare_target(plan: MovePlan, dry_run: bool) -> None:
         return
     with plan.target.connect() as conn:
         has_tables = conn.execute("SELECT to_regclass('\"Donor\"') IS NOT NULL").fetchone()[0]
-        revision = None
-        if conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()[0]:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            revision = row[0] if row else None
-        status = status_for(revision)
+        status = status_for(read_revision(conn))
         if status.code == "schema_missing" and not has_tables:
             if dry_run:
                 plan.notes.append(f"{plan.target.label} is empty: it would be migrated to head first.")

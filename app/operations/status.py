@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import TENANT_MODELS, Organization
 from app.tenancy.probe import ProbeResult
-from app.tenancy.routing import Tenancy
+from app.tenancy.service import Tenancy
 from app.tenancy.schema import head_revision
 from app.tenancy.urls import InvalidDatabaseUrl, mask, render
 

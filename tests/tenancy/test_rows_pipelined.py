@@ -1,4 +1,4 @@
-"""TenantSession.rows_together(): several statements in one round trip, with what rows()
+"""TenantSession.rows_pipelined(): several statements in one round trip, with what rows()
 gives: the same rows, scoped to the session's organization, and the same errors."""
 import pytest
 from sqlalchemy import bindparam, func, select
@@ -32,7 +32,7 @@ def test_same_rows_as_one_at_a_time_and_only_the_sessions_organization(engine, d
     add_donors(databases["main"], "org-a", ["Alpha", "Beta", "Beta"])
     add_donors(databases["main"], "org-b", ["Beta", "Gamma"])
     with session_for(engine, "org-a") as session:
-        together = session.rows_together((BY_NAME, {}), (NAMED, {"name": "Beta", "org_id": "org-b"}))
+        together = session.rows_pipelined((BY_NAME, {}), (NAMED, {"name": "Beta", "org_id": "org-b"}))
         apart = [session.rows(BY_NAME).all(), session.rows(NAMED, {"name": "Beta"}).all()]
     assert [[tuple(row) for row in rows] for rows in together] == [[tuple(row) for row in rows] for rows in apart]
     assert [row.last_name for row in together[0]] == ["Alpha", "Beta", "Beta"]  # columns read as attributes
@@ -42,22 +42,22 @@ def test_same_rows_as_one_at_a_time_and_only_the_sessions_organization(engine, d
 def test_a_statement_over_the_timeout_is_the_error_the_pages_turn_into_a_503(engine):
     with session_for(engine, "org-a") as session:
         with pytest.raises(OperationalError):
-            session.rows_together((BY_NAME, {}), (SLEEP, {"seconds": 2}))
+            session.rows_pipelined((BY_NAME, {}), (SLEEP, {"seconds": 2}))
         # The connection stays usable: the next statements run.
-        assert session.rows_together((BACKEND, {}))[0][0][0] > 0
+        assert session.rows_pipelined((BACKEND, {}))[0][0][0] > 0
 
 
 def test_a_value_the_database_refuses_is_a_data_error(engine):
     with session_for(engine, "org-a") as session, pytest.raises(DataError):
-        session.rows_together((NAMED, {"name": "nul\x00byte"}))
+        session.rows_pipelined((NAMED, {"name": "nul\x00byte"}))
 
 
 def test_a_connection_that_broke_is_not_given_back_to_the_pool(engine, databases):
     with session_for(engine, "org-a") as session:
-        first = session.rows_together((BACKEND, {}))[0][0][0]
+        first = session.rows_pipelined((BACKEND, {}))[0][0][0]
     sql(databases["main"], "SELECT pg_terminate_backend(%s)", (first,))
     with session_for(engine, "org-a") as session, pytest.raises(OperationalError) as caught:
-        session.rows_together((BACKEND, {}))
+        session.rows_pipelined((BACKEND, {}))
     assert caught.value.connection_invalidated
     with session_for(engine, "org-a") as session:
-        assert session.rows_together((BACKEND, {}))[0][0][0] != first
+        assert session.rows_pipelined((BACKEND, {}))[0][0][0] != first

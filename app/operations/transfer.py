@@ -18,10 +18,11 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from app.models import TENANT_MODELS
+from app.models.tenant import skip_giving_stats
 from app.tenancy.urls import connect_params, mask
 
 TABLES = tuple(model.__tablename__ for model in TENANT_MODELS)
-COLUMNS = {model.__tablename__: tuple(c.name for c in model.__table__.columns) for model in TENANT_MODELS}
+TABLE_COLUMNS = {model.__tablename__: tuple(c.name for c in model.__table__.columns) for model in TENANT_MODELS}
 DEFAULT_BATCH = 50_000
 SESSION = "-c statement_timeout=0 -c TimeZone=UTC -c DateStyle=ISO -c application_name=tenant-console-move"
 
@@ -43,7 +44,7 @@ class TransferReport:
     restarted: list[str] = field(default_factory=list)
 
 
-class Endpoint:
+class WritableDatabase:
     """A writable connection to one database: the main one or a dedicated one."""
 
     def __init__(self, url: URL, connect_timeout: int = 10, extras: dict | None = None):
@@ -64,7 +65,7 @@ def _table(name: str) -> sql.Identifier:
 
 def column_list(name: str) -> sql.Composed:
     """Every column of a tenant table, quoted, in model order (what COPY and checksums read)."""
-    return sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS[name])
+    return sql.SQL(", ").join(sql.Identifier(c) for c in TABLE_COLUMNS[name])
 
 
 def table_state(conn: psycopg.Connection, table: str, org_id: str, up_to: str | None = None) -> TableState:
@@ -98,7 +99,7 @@ def delete_org_rows(conn: psycopg.Connection, org_id: str, tables=TABLES, batch:
     for table in reversed(tables):
         while True:
             with conn.transaction():
-                conn.execute("SET LOCAL donor_stats.skip = 'on'")
+                skip_giving_stats(conn)
                 n = conn.execute(sql.SQL(
                     'DELETE FROM {t} WHERE "organizationId" = %s AND id IN '
                     '(SELECT id FROM {t} WHERE "organizationId" = %s ORDER BY id LIMIT %s)').format(t=_table(table)),
@@ -132,7 +133,7 @@ def copy_table(src, dst, table: str, org_id: str, last: str | None, batch: int,
         bounds = (*params, upper[0]) if upper else params
         with dst.transaction():
             # Donor rows arrive with their stats: the Donation triggers must not count gifts twice.
-            dst.execute("SET LOCAL donor_stats.skip = 'on'")
+            skip_giving_stats(dst)
             with src.cursor().copy(sql.SQL('COPY (SELECT {cols} FROM {t} WHERE "organizationId" = %s {after} {until} '
                                            'ORDER BY id) TO STDOUT (FORMAT BINARY)')
                                    .format(cols=cols, t=name, after=after, until=until), bounds) as out, \
@@ -150,7 +151,7 @@ def copy_table(src, dst, table: str, org_id: str, last: str | None, batch: int,
         last = upper[0]
 
 
-def transfer(source: Endpoint, target: Endpoint, org_id: str, *, batch: int = DEFAULT_BATCH,
+def transfer(source: WritableDatabase, target: WritableDatabase, org_id: str, *, batch: int = DEFAULT_BATCH,
              progress: Callable[[str, int], None] = lambda table, n: None) -> TransferReport:
     """Copy and verify; raises TransferError when the copies differ (nothing is switched then)."""
     report = TransferReport()
@@ -176,7 +177,7 @@ def transfer(source: Endpoint, target: Endpoint, org_id: str, *, batch: int = DE
     return report
 
 
-def source_counts(endpoint: Endpoint, org_id: str) -> dict[str, int]:
+def source_counts(endpoint: WritableDatabase, org_id: str) -> dict[str, int]:
     with endpoint.connect() as conn:
         return {table: conn.execute(sql.SQL('SELECT count(*) FROM {} WHERE "organizationId" = %s')
                                     .format(_table(table)), (org_id,)).fetchone()[0] for table in TABLES}
