@@ -24,6 +24,8 @@ run: $(VENV)/.installed
 	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Production serving: set APP_ENV, SECRET_KEY and DATABASE_URL first (see README).

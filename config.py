@@ -3,6 +3,7 @@
 APP_ENV picks the class (production is the default: secure unless told otherwise).
 Every behaviour that differs between modes keys off that one setting.
 """
+
 import base64
 import binascii
 import os
@@ -14,8 +15,18 @@ INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
 
 # Keys that appear in tutorials and .env examples; a production console refuses them.
 WELL_KNOWN_KEYS = {
-    "dev", "secret", "changeme", "change-me", "secret-key", "your-secret-key",
-    "supersecret", "development", "test", "testing", "password", "flask-secret",
+    "dev",
+    "secret",
+    "changeme",
+    "change-me",
+    "secret-key",
+    "your-secret-key",
+    "supersecret",
+    "development",
+    "test",
+    "testing",
+    "password",
+    "flask-secret",
 }
 MIN_SECRET_KEY_LENGTH = 32
 # The example key from cryptography's documentation, and keys of one repeated byte.
@@ -62,7 +73,7 @@ def normalize_database_url(url: str) -> str:
     """postgres:// and postgresql:// are both driven by psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -130,11 +141,15 @@ class Config:
                 raw = base64.urlsafe_b64decode(key.encode())
                 Fernet(key.encode())
             except (ValueError, binascii.Error):
-                raise ConfigError("TENANT_URL_ENCRYPTION_KEY must hold Fernet keys (32 url-safe base64 bytes), "
-                                  'for example: python3 -c "from cryptography.fernet import Fernet; '
-                                  'print(Fernet.generate_key().decode())"') from None
+                raise ConfigError(
+                    "TENANT_URL_ENCRYPTION_KEY must hold Fernet keys (32 url-safe base64 bytes), "
+                    'for example: python3 -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"'
+                ) from None
             if self.APP_ENV == "production" and (len(set(raw)) < 16 or key in WELL_KNOWN_FERNET_KEYS):
-                raise ConfigError("TENANT_URL_ENCRYPTION_KEY holds a well-known or low-entropy key; generate a new one.")
+                raise ConfigError(
+                    "TENANT_URL_ENCRYPTION_KEY holds a well-known or low-entropy key; generate a new one."
+                )
 
     def load_secret_key(self) -> str:
         key = os.environ.get("SECRET_KEY", "")

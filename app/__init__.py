@@ -1,4 +1,5 @@
 """The application factory: the list of what the console is made of."""
+
 from flask import Flask
 
 from config import Config, config_class_from_env

@@ -1,4 +1,5 @@
 """Audit events: who did what to which organization. Callers pass masked text only."""
+
 from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import create_engine, insert
@@ -28,8 +29,15 @@ def _values(action: str, org_id: str | None, outcome: str, detail: str | None, a
     )
 
 
-def record(action: str, *, org_id: str | None = None, outcome: str = "ok", detail: str | None = None,
-           actor=None, commit: bool = True) -> AuditEvent:
+def record(
+    action: str,
+    *,
+    org_id: str | None = None,
+    outcome: str = "ok",
+    detail: str | None = None,
+    actor=None,
+    commit: bool = True,
+) -> AuditEvent:
     event = AuditEvent(**_values(action, org_id, outcome, detail, actor))
     db.session.add(event)
     if commit:
@@ -59,8 +67,12 @@ def init_app(app: Flask) -> None:
     url, options = app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     engine = None
     if url.startswith("postgresql"):  # the main engine's options, and these
-        connect_args = {**options.get("connect_args", {}), "options": "-c synchronous_commit=off",
-                        "application_name": "tenant-console-audit"}
-        engine = ping_when_idle(create_engine(url, **{**options, "connect_args": connect_args},
-                                              isolation_level="AUTOCOMMIT"))
+        connect_args = {
+            **options.get("connect_args", {}),
+            "options": "-c synchronous_commit=off",
+            "application_name": "tenant-console-audit",
+        }
+        engine = ping_when_idle(
+            create_engine(url, **{**options, "connect_args": connect_args}, isolation_level="AUTOCOMMIT")
+        )
     app.extensions["audit.reads"] = engine

@@ -1,4 +1,5 @@
 """flask --app wsgi <command>: the console's operator commands."""
+
 import re
 import secrets
 import sys
@@ -8,18 +9,17 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from app.cli_failure import CommandFailed
 from app.api.tokens import TOKEN_PREFIX, token_hash
 from app.auth.passwords import hash_password
+from app.cli_failure import CommandFailed
 from app.extensions import db
 from app.models import AdminOrganization, AdminUser, ApiToken, Organization
 from app.models.main import ROLES
-from app.security import find_admin
 from app.operations.commands import tenants
+from app.security import find_admin
 
 orgs = AppGroup("orgs", help="Manage organizations.")
 _ORG_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
 
 
 def new_password() -> str:
@@ -95,8 +95,14 @@ def orgs_create(name: str, org_id: str | None) -> None:
 
 @click.command("demo-data")
 @with_appcontext
-@click.option("--donors", "donor_count", type=click.IntRange(0, 20_000_000), default=200, show_default=True,
-              help="Donors per organization.")
+@click.option(
+    "--donors",
+    "donor_count",
+    type=click.IntRange(0, 20_000_000),
+    default=200,
+    show_default=True,
+    help="Donors per organization.",
+)
 @click.option("--database-url", help="Load tenant rows into this database instead of the main one.")
 @click.option("--org", "org_id", help="Load only this organization (created in the main database if missing).")
 @click.option("--seed", type=int, default=42, show_default=True)

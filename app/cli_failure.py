@@ -1,4 +1,5 @@
 """The one way a command fails: "error: <message>" on stderr and exit status 1."""
+
 import click
 
 

@@ -1,4 +1,5 @@
 """CSV downloads: streamed in constant memory, every cell safe to open in a spreadsheet."""
+
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence

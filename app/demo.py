@@ -2,6 +2,7 @@
 
 The same seed gives the same organizations, donors, gifts and preferences on every machine.
 """
+
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,8 +13,8 @@ from faker import Faker
 from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.engine import Engine
 
-from app.extensions import db
 from app.cli_failure import CommandFailed
+from app.extensions import db
 from app.models import Campaign, Donation, Donor, DonorPreference, Organization
 from app.models.tenant import skip_giving_stats
 from app.tenancy.schema import check_schema
@@ -56,8 +57,31 @@ def campaign_rows(org_id: str, rng: random.Random) -> list[tuple]:
     return rows
 
 
-def donor_batches(org_id: str, count: int, campaigns: list[tuple], pools: DemoPools,
-                  rng: random.Random) -> Iterator[tuple[list, list, list]]:
+def preference_row(org_id: str, donor_id: str, rng: random.Random) -> tuple:
+    preference_id = _uuid(rng)  # the draws keep their order: the same seed gives the same data
+    opt_ins = (rng.random() < 0.6, rng.random() < 0.2, rng.random() < 0.4, rng.random() < 0.1)
+    return (preference_id, org_id, donor_id, *opt_ins, rng.choice(FREQUENCIES))
+
+
+def gift_rows(org_id: str, donor_id: str, campaigns: list[tuple], rng: random.Random) -> list[tuple]:
+    gifts = []
+    for _ in range(rng.choice((1, 2, 3, 3, 4, 5))):
+        amount = Decimal(round(rng.lognormvariate(3.7, 0.9), 2)).quantize(Decimal("0.01"))
+        if rng.random() < 0.7:  # a campaign gift falls within the campaign's dates
+            campaign = rng.choice(campaigns)
+            campaign_id, day = campaign[0], campaign[4] + timedelta(days=rng.randint(0, 90))
+        else:
+            campaign_id, day = None, TODAY - timedelta(days=rng.randint(0, 1460))
+        gift_id, method = _uuid(rng), rng.choice(METHODS)
+        gifts.append(
+            (gift_id, org_id, donor_id, campaign_id, max(amount, Decimal("1.00")), "USD", min(day, TODAY), method)
+        )
+    return gifts
+
+
+def donor_batches(
+    org_id: str, count: int, campaigns: list[tuple], pools: DemoPools, rng: random.Random
+) -> Iterator[tuple[list, list, list]]:
     """(donors, preferences, donations) in batches; about three gifts per donor."""
     donors, prefs, gifts = [], [], []
     for n in range(count):
@@ -67,23 +91,12 @@ def donor_batches(org_id: str, count: int, campaigns: list[tuple], pools: DemoPo
         email = f"{first}.{last}{n}@{rng.choice(pools.domain)}".lower()
         phone = f"+1-{rng.randint(201, 989)}-555-{rng.randint(0, 9999):04d}"
         street = rng.choice(pools.street)
-        prefs.append((_uuid(rng), org_id, donor_id, rng.random() < 0.6, rng.random() < 0.2,
-                      rng.random() < 0.4, rng.random() < 0.1, rng.choice(FREQUENCIES)))
-        donor_gifts = []
-        for _ in range(rng.choice((1, 2, 3, 3, 4, 5))):
-            amount = Decimal(round(rng.lognormvariate(3.7, 0.9), 2)).quantize(Decimal("0.01"))
-            if rng.random() < 0.7:  # a campaign gift falls within the campaign's dates
-                campaign = rng.choice(campaigns)
-                campaign_id, day = campaign[0], campaign[4] + timedelta(days=rng.randint(0, 90))
-            else:
-                campaign_id, day = None, TODAY - timedelta(days=rng.randint(0, 1460))
-            gift = (_uuid(rng), org_id, donor_id, campaign_id, max(amount, Decimal("1.00")), "USD",
-                    min(day, TODAY), rng.choice(METHODS))
-            gifts.append(gift)
-            donor_gifts.append(gift)
+        prefs.append(preference_row(org_id, donor_id, rng))
+        donor_gifts = gift_rows(org_id, donor_id, campaigns, rng)
+        gifts += donor_gifts
         # The stats the triggers would compute, written with the donor (see write_rows).
-        donors.append((donor_id, org_id, first, last, email, phone, street, city, state, postal, "US",
-                       sum(g[4] for g in donor_gifts), len(donor_gifts), max(g[6] for g in donor_gifts)))
+        stats = (sum(g[4] for g in donor_gifts), len(donor_gifts), max(g[6] for g in donor_gifts))
+        donors.append((donor_id, org_id, first, last, email, phone, street, city, state, postal, "US", *stats))
         if len(donors) >= BATCH:
             yield donors, prefs, gifts
             donors, prefs, gifts = [], [], []
@@ -93,10 +106,32 @@ def donor_batches(org_id: str, count: int, campaigns: list[tuple], pools: DemoPo
 
 LOADED_COLUMNS = {
     Campaign: ("id", "organizationId", "name", "goal", "startDate", "endDate"),
-    Donor: ("id", "organizationId", "firstName", "lastName", "email", "phone", "addressLine1", "city",
-            "state", "postalCode", "country", "lifetimeTotal", "giftCount", "lastGiftDate"),
-    DonorPreference: ("id", "organizationId", "donorId", "emailOptIn", "smsOptIn", "mailOptIn", "phoneOptIn",
-                      "frequency"),
+    Donor: (
+        "id",
+        "organizationId",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "addressLine1",
+        "city",
+        "state",
+        "postalCode",
+        "country",
+        "lifetimeTotal",
+        "giftCount",
+        "lastGiftDate",
+    ),
+    DonorPreference: (
+        "id",
+        "organizationId",
+        "donorId",
+        "emailOptIn",
+        "smsOptIn",
+        "mailOptIn",
+        "phoneOptIn",
+        "frequency",
+    ),
     Donation: ("id", "organizationId", "donorId", "campaignId", "amount", "currency", "date", "method"),
 }
 
@@ -138,8 +173,9 @@ def write_rows(engine: Engine, org_id: str, batches: Iterator[dict]) -> None:
                 connection.execute(insert(table), [dict(zip(keys, row)) for row in rows])
 
 
-def load_demo_data(*, donor_count: int, database_url: str | None, org_id: str | None, seed: int,
-                   echo: Callable[[str], None]) -> None:
+def load_demo_data(
+    *, donor_count: int, database_url: str | None, org_id: str | None, seed: int, echo: Callable[[str], None]
+) -> None:
     wanted = [(org_id, None)] if org_id else list(DEMO_ORGANIZATIONS)
     target = create_engine(normalize_database_url(database_url)) if database_url else db.engine
     try:
@@ -157,7 +193,9 @@ def load_demo_data(*, donor_count: int, database_url: str | None, org_id: str | 
                 db.session.add(org)
                 db.session.commit()
             with target.connect() as connection:
-                existing = connection.scalar(select(func.count()).select_from(Donor).where(Donor.organization_id == oid))
+                existing = connection.scalar(
+                    select(func.count()).select_from(Donor).where(Donor.organization_id == oid)
+                )
             if existing:
                 echo(f"{org.name} ({oid}) already has {existing} donors; skipped.")
                 continue

@@ -1,4 +1,5 @@
 """Extensions, created unbound; create_app() binds each with init_app."""
+
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address

@@ -1,4 +1,5 @@
 """gunicorn settings from the environment: `gunicorn -c python:app.gunicorn_conf wsgi:app` (make serve)."""
+
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")

@@ -4,10 +4,13 @@ TLS usually ends at a proxy in front of the console, so redirecting plain HTTP (
 sending HSTS) happens only with FORCE_HTTPS=true; otherwise a health check over plain
 HTTP from the proxy would be redirected too.
 """
+
 from flask import Flask, redirect, request
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -23,6 +26,7 @@ def init_app(app: Flask) -> None:
     force_https = app.config["FORCE_HTTPS"]
 
     if force_https:
+
         @app.before_request
         def redirect_to_https():
             if not request.is_secure and request.endpoint not in ("system.healthz", "system.readyz"):

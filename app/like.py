@@ -2,6 +2,7 @@
 
 Use the patterns with escape=ESCAPE (SQLAlchemy's like(..., escape=ESCAPE)).
 """
+
 ESCAPE = "\\"
 
 

@@ -1,4 +1,5 @@
 """Logging that never carries a database password, whatever code logs it."""
+
 import logging
 import re
 

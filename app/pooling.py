@@ -7,6 +7,7 @@ that finds out then gets the 503 page, SQLAlchemy drops every connection of that
 and the next request starts afresh. Connections idle longer than IDLE_BEFORE_PING
 (which proxies such as PgBouncer or RDS Proxy may have closed) are pinged as before.
 """
+
 import time
 
 from sqlalchemy import event

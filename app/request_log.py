@@ -3,6 +3,7 @@
 LOG_FORMAT=json writes JSON lines (for a log pipeline); otherwise plain text. Every
 record goes through the password mask of app/logging_setup.py first.
 """
+
 import json
 import logging
 import time
@@ -15,8 +16,12 @@ logger = logging.getLogger("app.requests")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -49,13 +54,22 @@ def init_app(app: Flask) -> None:
         # The admin Flask-Login already loaded, if any: logging must not query a database that may be down.
         admin = g.get("_login_user")
         fields = {
-            "request_id": g.request_id, "method": request.method, "path": request.path,
-            "status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "request_id": g.request_id,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             "admin": getattr(admin, "email", None),
             "organization": org.id if org is not None else None,
             "database": g.tenant_route.target if g.get("tenant_route") else None,
         }
-        logger.info("%s %s %s %.1fms", request.method, request.path, response.status_code, fields["duration_ms"],
-                    extra={"fields": fields})
+        logger.info(
+            "%s %s %s %.1fms",
+            request.method,
+            request.path,
+            response.status_code,
+            fields["duration_ms"],
+            extra={"fields": fields},
+        )
         response.headers["X-Request-Id"] = g.request_id
         return response

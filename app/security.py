@@ -4,6 +4,7 @@ The console's pages authenticate with a session cookie. A blueprint that authent
 its requests itself (the API, with bearer tokens) says so with authenticates_itself(bp):
 the cookie then means nothing to it.
 """
+
 import time
 from dataclasses import dataclass
 
@@ -31,8 +32,11 @@ class SignedInAdmin(AdminIdentity):
 
 
 _admin, _scope = AdminUser.__table__, AdminOrganization.__table__
-LOAD_ADMIN = (select(_admin.c.id, _admin.c.email, _admin.c.role, _admin.c.active, _scope.c.organizationId)
-              .outerjoin(_scope, _scope.c.adminId == _admin.c.id).where(_admin.c.id == bindparam("admin_id")))
+LOAD_ADMIN = (
+    select(_admin.c.id, _admin.c.email, _admin.c.role, _admin.c.active, _scope.c.organizationId)
+    .outerjoin(_scope, _scope.c.adminId == _admin.c.id)
+    .where(_admin.c.id == bindparam("admin_id"))
+)
 
 
 @login_manager.user_loader
@@ -44,8 +48,13 @@ def load_admin(admin_id: str) -> SignedInAdmin | None:
     if not rows:
         return None
     first = rows[0]
-    return SignedInAdmin(first.id, first.email, first.role, first.active,
-                         frozenset(row.organizationId for row in rows if row.organizationId))
+    return SignedInAdmin(
+        first.id,
+        first.email,
+        first.role,
+        first.active,
+        frozenset(row.organizationId for row in rows if row.organizationId),
+    )
 
 
 @login_manager.unauthorized_handler
@@ -107,5 +116,7 @@ def admin_key() -> str:
 # Connectivity tests (and the test every save runs) share one per-admin budget,
 # across the pages and the API, so nobody can use the console to scan a network.
 connectivity_test_limit = limiter.shared_limit(
-    lambda: current_app.config["TENANT_TEST_RATE_LIMIT"], scope="connectivity-test", key_func=admin_key,
+    lambda: current_app.config["TENANT_TEST_RATE_LIMIT"],
+    scope="connectivity-test",
+    key_func=admin_key,
 )

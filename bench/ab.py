@@ -9,6 +9,7 @@ and the p50s are reported with their ratio. This is how a change's effect on a p
 measured before its benchmark is run at full scale. NAME needs the bench admin
 (bench.donors adds it), e.g. a database kept by `bench.donors --keep`.
 """
+
 import argparse
 import secrets
 import time

@@ -1,5 +1,6 @@
 """Shared pieces of the benchmarks: throwaway databases, a gunicorn server, signed-in
 HTTP clients on keep-alive connections, and percentiles. Loopback only, bounded in time."""
+
 import http.client
 import os
 import re
@@ -40,8 +41,13 @@ class Databases:
         self.names: list[str] = []
         self.template = self.create("tpl", template=None)
         env = dict(os.environ, APP_ENV="testing", DATABASE_URL=db_url(self.template))
-        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
     def create(self, suffix: str, template: str | None = "default") -> str:
         name = f"{self.prefix}_{suffix}"
@@ -67,9 +73,24 @@ def gunicorn(env_overrides: dict, workers: int = 2, threads: int = 4, root: Path
     port = free_port()
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48), **env_overrides}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--log-level", "warning", "wsgi:app"],
-        cwd=root, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=root,
+        env=env,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -97,9 +118,12 @@ class Client:
         self.cookie = ""
         page = self.get("/login")[1]
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        status, _ = self.request("POST", "/login", urlencode({"email": email, "password": password,
-                                                              "csrf_token": token}),
-                                 {"Content-Type": "application/x-www-form-urlencoded"})
+        status, _ = self.request(
+            "POST",
+            "/login",
+            urlencode({"email": email, "password": password, "csrf_token": token}),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
         if status != 302:
             raise RuntimeError(f"sign-in failed: {status}")
 
@@ -155,8 +179,13 @@ def run_load(port: int, email: str, paths, clients: int, seconds: float) -> dict
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "statuses": statuses,
-            "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000}
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "statuses": statuses,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p95_ms": percentile(latencies, 95) * 1000,
+    }
 
 
 def percentile(values, pct: float) -> float:
@@ -171,7 +200,7 @@ class ConnectionSampler:
     """Samples pg_stat_activity for the console's tenant connections (by application_name)."""
 
     def __init__(self, application_name: str = "tenant-console", datname_prefix: str = ""):
-        self.query = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND datname LIKE %s")
+        self.query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND datname LIKE %s"
         self.params = (application_name, datname_prefix + "%")
         self.peak = 0
         self._stop = threading.Event()
@@ -196,12 +225,18 @@ def add_bench_admin(conn: psycopg.Connection) -> None:
     """The owner every benchmark client signs in as."""
     from argon2 import PasswordHasher
 
-    conn.execute("""INSERT INTO "AdminUser" (email, "passwordHash", role) VALUES ('bench@example.org', %s, 'owner')
-                    ON CONFLICT (email) DO NOTHING""", (PasswordHasher().hash(PASSWORD),))
+    conn.execute(
+        """INSERT INTO "AdminUser" (email, "passwordHash", role) VALUES ('bench@example.org', %s, 'owner')
+                    ON CONFLICT (email) DO NOTHING""",
+        (PasswordHasher().hash(PASSWORD),),
+    )
 
 
 def fill_donors(conn: psycopg.Connection, org: str, count: int) -> None:
-    conn.execute("""
+    conn.execute(
+        """
         INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName", email)
         SELECT %(org)s || '-' || g, %(org)s, 'First' || g, 'Last' || (g %% 97), 'd' || g || '@example.org'
-        FROM generate_series(1, %(n)s) g""", {"org": org, "n": count})
+        FROM generate_series(1, %(n)s) g""",
+        {"org": org, "n": count},
+    )

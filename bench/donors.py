@@ -15,6 +15,7 @@ are judged by ratios:
   - a CSV export of one organization's donors with the worker's peak RSS under 150 MB.
 --keep leaves the loaded database for another run with --database NAME.
 """
+
 import argparse
 import os
 import re
@@ -37,8 +38,25 @@ def load(database: str, donors: int, orgs: int) -> None:
     env = dict(os.environ, APP_ENV="testing", DATABASE_URL=db_url(database))
 
     def one(n: int) -> None:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "demo-data", "--donors", str(donors),
-                        "--org", ORG.format(n), "--seed", str(n)], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "wsgi",
+                "demo-data",
+                "--donors",
+                str(donors),
+                "--org",
+                ORG.format(n),
+                "--seed",
+                str(n),
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:  # two cores: two loaders at a time
@@ -145,8 +163,11 @@ def run(database: str, args, secret: str) -> None:
     org = ORG.format(1)
     url = db_url(database)
     with psycopg.connect(url) as conn:
-        sample = conn.execute("""SELECT id, email, "lastName" FROM "Donor" WHERE "organizationId" = %s
-                                 ORDER BY id LIMIT 1 OFFSET 777""", (org,)).fetchone()
+        sample = conn.execute(
+            """SELECT id, email, "lastName" FROM "Donor" WHERE "organizationId" = %s
+                                 ORDER BY id LIMIT 1 OFFSET 777""",
+            (org,),
+        ).fetchone()
         total = conn.execute('SELECT count(*) FROM "Donor" WHERE "organizationId" = %s', (org,)).fetchone()[0]
     deep_pages = min(DEEP_PAGES, total // 50 - 1)
     donor_id, email, last_name = sample
@@ -175,16 +196,20 @@ def run(database: str, args, secret: str) -> None:
         results = {}
         for name, page_path in pages.items():
             groups = capture_sql(database, secret, page_path)
-            tenant = [[(query, params) for query, params, app_name in group if app_name == "tenant-console"]
-                      for group in groups]
+            tenant = [
+                [(query, params) for query, params, app_name in group if app_name == "tenant-console"]
+                for group in groups
+            ]
             tenant = [group for group in tenant if group]
             warm = timed(lambda p=page_path: client.get(p), 1)[0]
             # A page slower than a second gets fewer requests (reported), so one run stays under an hour.
             n = args.requests if warm < 1 else max(10, args.requests // 20)
             # One connection per replay, idle between its turns as the app's are; synchronous_commit
             # off as on the app's audit-row connections (the audit INSERT is the one write).
-            with psycopg.connect(url, autocommit=True, options="-c synchronous_commit=off") as all_conn, \
-                    psycopg.connect(url, autocommit=True) as tenant_conn:
+            with (
+                psycopg.connect(url, autocommit=True, options="-c synchronous_commit=off") as all_conn,
+                psycopg.connect(url, autocommit=True) as tenant_conn,
+            ):
                 replay(all_conn, groups)
                 replay(tenant_conn, tenant)
                 lat, raw_all, raw_tenant = [], [], []
@@ -192,10 +217,15 @@ def run(database: str, args, secret: str) -> None:
                     lat += timed(lambda p=page_path: client.get(p), 1)
                     raw_all += timed(lambda: replay(all_conn, groups), 1)
                     raw_tenant += timed(lambda: replay(tenant_conn, tenant), 1)
-            results[name] = dict(p50=percentile(lat, 50), p95=percentile(lat, 95), n=n,
-                                 raw_all=percentile(raw_all, 50), raw_tenant=percentile(raw_tenant, 50),
-                                 statements=(sum(map(len, groups)), len(groups)),
-                                 tenant_statements=(sum(map(len, tenant)), len(tenant)))
+            results[name] = dict(
+                p50=percentile(lat, 50),
+                p95=percentile(lat, 95),
+                n=n,
+                raw_all=percentile(raw_all, 50),
+                raw_tenant=percentile(raw_tenant, 50),
+                statements=(sum(map(len, groups)), len(groups)),
+                tenant_statements=(sum(map(len, tenant)), len(tenant)),
+            )
         csv_rss = export_rss(port, client, f"{base}/donors.csv")
     print(f"{org}: {total:,} donors; deep page = page {deep_pages + 1:,}")
     with psycopg.connect(url, autocommit=True) as conn:
@@ -203,8 +233,12 @@ def run(database: str, args, secret: str) -> None:
 
         def django_way():
             conn.execute('SELECT count(*) FROM "Donor" WHERE "organizationId" = %s', (org,)).fetchone()
-            conn.execute("""SELECT * FROM "Donor" WHERE "organizationId" = %s ORDER BY "lastName", id
-                            LIMIT 50 OFFSET %s""", (org, offset)).fetchall()
+            conn.execute(
+                """SELECT * FROM "Donor" WHERE "organizationId" = %s ORDER BY "lastName", id
+                            LIMIT 50 OFFSET %s""",
+                (org, offset),
+            ).fetchall()
+
         django = timed(django_way, max(5, args.requests // 20))
     report(results, walk, deep_pages, django, csv_rss)
 
@@ -246,28 +280,42 @@ def export_rss(port: int, client: Client, path: str) -> tuple[int, int, int, flo
 
 
 def report(results, walk, deep_pages, django, csv_rss) -> None:
-    print("\nlimit = 3 x raw SQL p50 + 5 ms. All SQL: every statement the request sends (signed-in admin, "
-          "organization, audit row, tenant queries); tenant SQL: the tenant queries alone (stricter). "
-          "stmts/trips: statements and round trips.")
-    print(f"{'page':<26}{'reqs':>5}{'p50 ms':>8}{'p95 ms':>8} | {'all SQL':>7}{'stmts/trips':>12}{'limit':>7}  verdict"
-          f" | {'tenant SQL':>10}{'stmts/trips':>12}{'limit':>7}  verdict")
+    print(
+        "\nlimit = 3 x raw SQL p50 + 5 ms. All SQL: every statement the request sends (signed-in admin, "
+        "organization, audit row, tenant queries); tenant SQL: the tenant queries alone (stricter). "
+        "stmts/trips: statements and round trips."
+    )
+    print(
+        f"{'page':<26}{'reqs':>5}{'p50 ms':>8}{'p95 ms':>8} | {'all SQL':>7}{'stmts/trips':>12}{'limit':>7}  verdict"
+        f" | {'tenant SQL':>10}{'stmts/trips':>12}{'limit':>7}  verdict"
+    )
     for name, r in results.items():
         line = f"{name:<26}{r['n']:>5}{r['p50'] * 1000:>8.2f}{r['p95'] * 1000:>8.2f}"
-        for raw, (statements, trips), width in ((r["raw_all"], r["statements"], 7),
-                                                (r["raw_tenant"], r["tenant_statements"], 10)):
+        for raw, (statements, trips), width in (
+            (r["raw_all"], r["statements"], 7),
+            (r["raw_tenant"], r["tenant_statements"], 10),
+        ):
             limit = 3 * raw + 0.005
-            line += (f" | {raw * 1000:>{width}.2f}{f'{statements}/{trips}':>12}{limit * 1000:>7.2f}  "
-                     f"{'PASS' if r['p50'] <= limit else 'FAIL'}   ")
+            line += (
+                f" | {raw * 1000:>{width}.2f}{f'{statements}/{trips}':>12}{limit * 1000:>7.2f}  "
+                f"{'PASS' if r['p50'] <= limit else 'FAIL'}   "
+            )
         print(line.rstrip())
     first_p50, deep = results["first page"]["p50"], results["deep page (by cursors)"]
-    print(f"\ndeep page / first page: {deep['p50'] / first_p50:.2f}  target <= 1.5  "
-          f"{'PASS' if deep['p50'] <= 1.5 * first_p50 else 'FAIL'}")
+    print(
+        f"\ndeep page / first page: {deep['p50'] / first_p50:.2f}  target <= 1.5  "
+        f"{'PASS' if deep['p50'] <= 1.5 * first_p50 else 'FAIL'}"
+    )
     print(f"walking {deep_pages:,} pages by rel=next took {walk:.1f} s ({walk / deep_pages * 1000:.2f} ms a page)")
-    print(f"the Django-admin way (COUNT(*) + OFFSET {deep_pages * 50:,}), raw SQL p50: "
-          f"{percentile(django, 50) * 1000:.1f} ms ({percentile(django, 50) / deep['raw_tenant']:.0f}x the keyset SQL)")
+    print(
+        f"the Django-admin way (COUNT(*) + OFFSET {deep_pages * 50:,}), raw SQL p50: "
+        f"{percentile(django, 50) * 1000:.1f} ms ({percentile(django, 50) / deep['raw_tenant']:.0f}x the keyset SQL)"
+    )
     rows, before, after, seconds = csv_rss
-    print(f"CSV export: {rows:,} rows in {seconds:.1f} s; worker RSS {before} MB before, peak {after} MB during  "
-          f"target < 150 MB  {'PASS' if after < 150 else 'FAIL'}")
+    print(
+        f"CSV export: {rows:,} rows in {seconds:.1f} s; worker RSS {before} MB before, peak {after} MB during  "
+        f"target < 150 MB  {'PASS' if after < 150 else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ p50/p95, the status codes (target: zero 5xx) and the peak tenant connections see
 pg_stat_activity against the bound workers x cache x (pool + overflow). The baseline
 in the same run is the same load on the shared organizations only.
 """
+
 import argparse
 import json
 
@@ -28,8 +29,10 @@ def setup(dbs: Databases) -> tuple[str, list[str], list[str]]:
         for org in shared_orgs:
             conn.execute("""INSERT INTO "Organization" (id, name) VALUES (%s, %s)""", (org, org))
         for i, org in enumerate(dedicated_orgs):
-            conn.execute("""INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
-                         (org, org, db_url(dedicated[i % 5])))
+            conn.execute(
+                """INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
+                (org, org, db_url(dedicated[i % 5])),
+            )
     with psycopg.connect(db_url(main)) as conn:
         for org in shared_orgs:
             fill_donors(conn, org, 300)
@@ -58,8 +61,10 @@ def main() -> None:
         bound = WORKERS * CACHE * (POOL + OVERFLOW) + WORKERS * (POOL + OVERFLOW)  # + the shared read-only pools
         print(f"{'case':<34}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}  statuses")
         for name, result in (("25 shared orgs (baseline)", baseline), ("50 orgs, shared + dedicated", mixed)):
-            print(f"{name:<34}{result['requests']:>10}{result['rps']:>9.1f}{result['p50_ms']:>9.1f}"
-                  f"{result['p95_ms']:>9.1f}  {json.dumps(result['statuses'])}")
+            print(
+                f"{name:<34}{result['requests']:>10}{result['rps']:>9.1f}{result['p50_ms']:>9.1f}"
+                f"{result['p95_ms']:>9.1f}  {json.dumps(result['statuses'])}"
+            )
         errors = sum(n for code, n in mixed["statuses"].items() if code >= 500)
         print(f"5xx responses: {errors}  {'PASS' if errors == 0 else 'FAIL'}")
         print(f"peak tenant connections: {sampler.peak}  bound {bound}  {'PASS' if sampler.peak <= bound else 'FAIL'}")

@@ -14,6 +14,7 @@ Status: 500 organizations, 200 behind a port where nothing listens, 200 behind a
 that accepts and never answers, 100 on live databases. Target: wall time <= 2 x the
 connect timeout (5 s).
 """
+
 import argparse
 import json
 import os
@@ -33,14 +34,17 @@ TABLES = ("Campaign", "Donor", "DonorPreference", "Donation")
 
 def flask(args, database, **env):
     full = {**os.environ, "APP_ENV": "testing", "DATABASE_URL": db_url(database), **env}
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=full,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=full, capture_output=True, text=True
+    )
 
 
 def columns(database: str, table: str) -> str:
     with psycopg.connect(db_url(database)) as conn:
-        rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-                            "ORDER BY ordinal_position", (table,)).fetchall()
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+            (table,),
+        ).fetchall()
     return ", ".join(f'"{r[0]}"' for r in rows)
 
 
@@ -50,8 +54,10 @@ def raw_pipeline(source: str, target: str, org: str) -> float:
         cols = columns(source, table)
         out = f'COPY (SELECT {cols} FROM "{table}" WHERE "organizationId" = \'{org}\') TO STDOUT'
         into = f'COPY "{table}" ({cols}) FROM STDIN'
-        pipeline = (f"psql -X -q -d {db_url(source)} -c {sh(out)} | "
-                    f"PGOPTIONS='-c donor_stats.skip=on' psql -X -q -v ON_ERROR_STOP=1 -d {db_url(target)} -c {sh(into)}")
+        pipeline = (
+            f"psql -X -q -d {db_url(source)} -c {sh(out)} | "
+            f"PGOPTIONS='-c donor_stats.skip=on' psql -X -q -v ON_ERROR_STOP=1 -d {db_url(target)} -c {sh(into)}"
+        )
         subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], check=True)
     return time.monotonic() - started
 
@@ -62,8 +68,10 @@ def sh(text: str) -> str:
 
 def bench_move(dbs: Databases, source: str, org: str) -> None:
     with psycopg.connect(db_url(source)) as conn:
-        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}" WHERE "organizationId" = %s', (org,)).fetchone()[0]
-                  for t in TABLES}
+        counts = {
+            t: conn.execute(f'SELECT count(*) FROM "{t}" WHERE "organizationId" = %s', (org,)).fetchone()[0]
+            for t in TABLES
+        }
     total = sum(counts.values())
     ceiling_target, move_target = dbs.create("ceiling"), dbs.create("moved")
     ceiling = raw_pipeline(source, ceiling_target, org)
@@ -113,8 +121,10 @@ def bench_status(dbs: Databases) -> None:
                 url = f"postgresql://u:p@127.0.0.1:{silent.port}/db{i}"
             else:
                 url = db_url(live[i % 5])
-            conn.execute("""INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
-                         (f"org-{i:03d}", f"Org {i}", url))
+            conn.execute(
+                """INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
+                (f"org-{i:03d}", f"Org {i}", url),
+            )
     started = time.monotonic()
     done = flask(["tenants", "status", "--json"], main, ENABLE_MULTI_DATABASE="true", TENANT_CONNECT_TIMEOUT="5")
     wall = time.monotonic() - started

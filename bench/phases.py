@@ -7,6 +7,7 @@ bench admin). The app runs in this process (Flask's test client, no HTTP); each 
 the request is wrapped in a timer, and every page is reported next to /healthz, the
 cheapest signed-in request, measured in the same run as the baseline.
 """
+
 import argparse
 import functools
 import time
@@ -27,6 +28,7 @@ def timed(table: dict, label: str, function):
             return function(*args, **kwargs)
         finally:
             table[label] = table.get(label, 0.0) + time.perf_counter() - started
+
     return wrapper
 
 
@@ -44,10 +46,10 @@ def main() -> None:
     url = db_url(args.database)
     with psycopg.connect(url) as conn:
         add_bench_admin(conn)
-        donor_id = conn.execute('SELECT id FROM "Donor" WHERE "organizationId" = %s ORDER BY id LIMIT 1 OFFSET 777',
-                                (ORG,)).fetchone()[0]
-    app = create_app(TestingConfig, DATABASE_URL=url, SECRET_KEY="bench-secret-key-" + "x" * 40,
-                     WTF_CSRF_ENABLED=False)
+        donor_id = conn.execute(
+            'SELECT id FROM "Donor" WHERE "organizationId" = %s ORDER BY id LIMIT 1 OFFSET 777', (ORG,)
+        ).fetchone()[0]
+    app = create_app(TestingConfig, DATABASE_URL=url, SECRET_KEY="bench-secret-key-" + "x" * 40, WTF_CSRF_ENABLED=False)
     steps: dict[str, float] = {}
     hooks.get_organization_or_404 = timed(steps, "organization lookup", hooks.get_organization_or_404)
     audit.record_read = timed(steps, "audit row", audit.record_read)
@@ -59,8 +61,12 @@ def main() -> None:
     client = app.test_client()
     client.post("/login", data={"email": "bench@example.org", "password": PASSWORD})
     base = f"/organizations/{ORG}"
-    pages = {"/healthz (baseline)": "/healthz", "first page": f"{base}/donors",
-             "donor detail": f"{base}/donors/{donor_id}", "campaigns": f"{base}/campaigns"}
+    pages = {
+        "/healthz (baseline)": "/healthz",
+        "first page": f"{base}/donors",
+        "donor detail": f"{base}/donors/{donor_id}",
+        "campaigns": f"{base}/campaigns",
+    }
     baseline = None
     for name, path in pages.items():
         for _ in range(30):

@@ -8,6 +8,7 @@ round-robin over all 200. Reports requests/s (and the ratio, target >= 0.8), p50
 and the peak tenant connections seen in pg_stat_activity (application_name
 tenant-console), which must stay within workers x cache size x (pool + overflow).
 """
+
 import argparse
 import json
 
@@ -27,8 +28,10 @@ def setup(dbs: Databases) -> tuple[str, list[str]]:
     with psycopg.connect(db_url(main)) as conn:
         add_bench_admin(conn)
         for i, org in enumerate(org_ids):
-            conn.execute("""INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
-                         (org, f"Organization {i}", db_url(tenants[i % DATABASES])))
+            conn.execute(
+                """INSERT INTO "Organization" (id, name, "databaseUrl") VALUES (%s, %s, %s)""",
+                (org, f"Organization {i}", db_url(tenants[i % DATABASES])),
+            )
     for t, tenant in enumerate(tenants):
         with psycopg.connect(db_url(tenant)) as conn:
             for org in org_ids[t::DATABASES]:
@@ -45,9 +48,13 @@ def main() -> None:
     dbs = Databases("routing")
     try:
         main_db, org_ids = setup(dbs)
-        env = {"DATABASE_URL": db_url(main_db), "ENABLE_MULTI_DATABASE": "true",
-               "TENANT_ENGINE_CACHE_SIZE": str(CACHE), "TENANT_POOL_SIZE": str(POOL),
-               "TENANT_MAX_OVERFLOW": str(OVERFLOW)}
+        env = {
+            "DATABASE_URL": db_url(main_db),
+            "ENABLE_MULTI_DATABASE": "true",
+            "TENANT_ENGINE_CACHE_SIZE": str(CACHE),
+            "TENANT_POOL_SIZE": str(POOL),
+            "TENANT_MAX_OVERFLOW": str(OVERFLOW),
+        }
         with gunicorn(env, workers=WORKERS, threads=THREADS) as port:
             paths_all = [f"/organizations/{org}/donors" for org in org_ids]
             run_load(port, "bench@example.org", paths_all, args.clients, 3)  # warm every engine once
@@ -58,14 +65,20 @@ def main() -> None:
         bound = WORKERS * CACHE * (POOL + OVERFLOW)
         ratio = every["rps"] / one["rps"]
         print(f"{'case':<28}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'peak conns':>12}  statuses")
-        for name, result, sampler in (("1 organization", one, one_sampler),
-                                      (f"{ORGS} orgs / {DATABASES} databases", every, all_sampler)):
-            print(f"{name:<28}{result['requests']:>10}{result['rps']:>10.1f}{result['p50_ms']:>10.1f}"
-                  f"{result['p95_ms']:>10.1f}{sampler.peak:>12}  {json.dumps(result['statuses'])}")
+        for name, result, sampler in (
+            ("1 organization", one, one_sampler),
+            (f"{ORGS} orgs / {DATABASES} databases", every, all_sampler),
+        ):
+            print(
+                f"{name:<28}{result['requests']:>10}{result['rps']:>10.1f}{result['p50_ms']:>10.1f}"
+                f"{result['p95_ms']:>10.1f}{sampler.peak:>12}  {json.dumps(result['statuses'])}"
+            )
         print(f"throughput ratio (all / one): {ratio:.2f}  target >= 0.80  {'PASS' if ratio >= 0.8 else 'FAIL'}")
-        print(f"peak tenant connections: {all_sampler.peak}  bound {bound} "
-              f"({WORKERS} workers x {CACHE} engines x ({POOL}+{OVERFLOW}))  "
-              f"{'PASS' if all_sampler.peak <= bound else 'FAIL'}")
+        print(
+            f"peak tenant connections: {all_sampler.peak}  bound {bound} "
+            f"({WORKERS} workers x {CACHE} engines x ({POOL}+{OVERFLOW}))  "
+            f"{'PASS' if all_sampler.peak <= bound else 'FAIL'}"
+        )
         bad = sum(n for code, n in every["statuses"].items() if code != 200)
         print(f"non-200 responses: {bad}")
     finally:

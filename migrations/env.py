@@ -3,6 +3,7 @@
 `flask --app wsgi db upgrade` migrates DATABASE_URL. Code that migrates another
 database (tests, tenant operations) passes its connection in config.attributes.
 """
+
 import logging
 import sys
 from logging.config import fileConfig

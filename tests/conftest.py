@@ -1,14 +1,23 @@
 """Fixtures: a real PostgreSQL server, a fresh main database and two dedicated tenant
 databases per test session (copies of a migrated template), and apps bound to them."""
+
 import ipaddress
 import logging
+import os
 import socket
 
 import psycopg
 import pytest
+from hypothesis import settings
 
 from tests import pgserver
 from tests.helpers import SECRETS, TABLES, migrate_database
+
+# Property tests: the same examples on every CI run (a failure there is reproducible); a
+# developer's run keeps exploring, and what it finds becomes a fixed bug plus an @example.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev")
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # What the app said over the whole run: response bodies, log records, audit rows.
 SEEN: list[str] = []
@@ -107,8 +116,10 @@ def _truncate(urls) -> None:
     for url in urls:
         with psycopg.connect(url, autocommit=True) as conn:
             # The test is over: a connection it left open (a response never closed) must not block the next one.
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
@@ -143,6 +154,7 @@ def make_app(databases):
             app.extensions["audit.reads"].dispose()
         with app.app_context():
             from app.extensions import db
+
             db.session.remove()
             db.engine.dispose()
     _truncate(databases.values())

@@ -1,5 +1,7 @@
 """Small helpers shared by the tests: data set-up through real SQL, and signing in."""
+
 import re
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import psycopg
 from cryptography.fernet import Fernet
@@ -15,8 +17,18 @@ def new_fernet_key() -> str:
     return key
 
 
-TABLES = ("AuditEvent", "ApiToken", "AdminOrganization", "AdminUser", "User", "Donation",
-          "DonorPreference", "Donor", "Campaign", "Organization")
+TABLES = (
+    "AuditEvent",
+    "ApiToken",
+    "AdminOrganization",
+    "AdminUser",
+    "User",
+    "Donation",
+    "DonorPreference",
+    "Donor",
+    "Campaign",
+    "Organization",
+)
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
@@ -69,7 +81,8 @@ def add_donors(url: str, org_id: str, last_names, prefix: str | None = None) -> 
         for n, last in enumerate(last_names):
             donor_id = f"{prefix}-donor-{n}"
             conn.execute(
-                'INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName", email) VALUES (%s, %s, %s, %s, %s)',
+                'INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName", email)'
+                " VALUES (%s, %s, %s, %s, %s)",
                 (donor_id, org_id, f"First{n}", last, f"{last.lower()}.{n}@{org_id}.example"),
             )
             ids.append(donor_id)
@@ -84,14 +97,41 @@ def csrf_token(html: str) -> str:
 
 def login(client, email: str, password: str = PASSWORD):
     page = client.get("/login")
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_token(page.get_data(as_text=True))})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
 
 
 def add_campaign_with_gift(url: str, org_id: str, donor_id: str, campaign_id: str, amount: str = "25.00") -> None:
     with psycopg.connect(url) as conn:
-        conn.execute('INSERT INTO "Campaign" (id, "organizationId", name, goal) VALUES (%s, %s, %s, 1000)',
-                     (campaign_id, org_id, f"Campaign {campaign_id}"))
-        conn.execute('INSERT INTO "Donation" (id, "organizationId", "donorId", "campaignId", amount, date) '
-                     "VALUES (%s, %s, %s, %s, %s, '2026-03-01')",
-                     (f"gift-{campaign_id}", org_id, donor_id, campaign_id, amount))
+        conn.execute(
+            'INSERT INTO "Campaign" (id, "organizationId", name, goal) VALUES (%s, %s, %s, 1000)',
+            (campaign_id, org_id, f"Campaign {campaign_id}"),
+        )
+        conn.execute(
+            'INSERT INTO "Donation" (id, "organizationId", "donorId", "campaignId", amount, date) '
+            "VALUES (%s, %s, %s, %s, %s, '2026-03-01')",
+            (f"gift-{campaign_id}", org_id, donor_id, campaign_id, amount),
+        )
+
+
+def with_login(url: str, *, user: str | None = None, password: str | None = None) -> str:
+    """url with another user and/or password (percent-encoded), whatever credentials it had."""
+    parts = urlsplit(url)
+    user = user if user is not None else unquote(parts.username or "")
+    password = password if password is not None else (unquote(parts.password) if parts.password else None)
+    auth = quote(user, safe="") + (f":{quote(password, safe='')}" if password is not None else "")
+    return urlunsplit((parts.scheme, f"{auth}@{parts.netloc.rpartition('@')[2]}", parts.path, parts.query, ""))
+
+
+def with_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    login, _, _ = parts.netloc.rpartition("@")
+    return urlunsplit((parts.scheme, f"{login}@{parts.hostname}:{port}", parts.path, parts.query, ""))
+
+
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(
+        (parts.scheme, f"{parts.username}@{parts.netloc.rpartition('@')[2]}", parts.path, parts.query, "")
+    )

@@ -1,5 +1,6 @@
 """Local stand-ins for broken databases: a port where nothing listens, a socket that
 accepts and never answers, and a TCP proxy that can be switched on and off."""
+
 import socket
 import threading
 

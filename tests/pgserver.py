@@ -4,6 +4,7 @@ TEST_DATABASE_URL when set; otherwise the server on 127.0.0.1:5432 if one answer
 otherwise a throwaway cluster started with initdb/pg_ctl; otherwise the run stops with
 a message saying how to install PostgreSQL. The PostgreSQL tests are never skipped.
 """
+
 import os
 import shutil
 import socket
@@ -81,7 +82,9 @@ class TempCluster:
         subprocess.run(self.as_user + args, check=True, capture_output=True, timeout=120)
 
     def start(self, extra: str = "") -> None:
-        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir} -c fsync=off {extra}"
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir} -c fsync=off {extra}"
+        )
         self._run([self.pg_ctl, "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"])
 
     def stop(self) -> None:

@@ -1,4 +1,5 @@
 """Sign-in: one generic message, CSRF on every form, every page behind sign-in."""
+
 import pytest
 
 from tests.helpers import PASSWORD, add_admin, add_org, csrf_token, login
@@ -74,8 +75,10 @@ def test_healthz_is_503_when_the_main_database_is_down(make_app):
 
 def test_sign_in_does_not_redirect_off_site(client, owner):
     page = client.get("/login?next=https://evil.example/")
-    response = client.post("/login?next=https://evil.example/", data={
-        "email": owner, "password": PASSWORD, "csrf_token": csrf_token(page.get_data(as_text=True))})
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={"email": owner, "password": PASSWORD, "csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
     assert response.headers["Location"].endswith("/organizations")
 
 

@@ -1,4 +1,5 @@
 """Operator commands: admins, tokens, organizations, demo data."""
+
 import hashlib
 
 from sqlalchemy import func, select
@@ -9,8 +10,10 @@ from tests.helpers import add_org, sql
 
 
 def test_create_admin_reads_password_from_stdin(runner, app):
-    result = runner.invoke(args=["create-admin", "Ops@Example.org", "--role", "viewer", "--password-stdin"],
-                           input="a-long-enough-password\n")
+    result = runner.invoke(
+        args=["create-admin", "Ops@Example.org", "--role", "viewer", "--password-stdin"],
+        input="a-long-enough-password\n",
+    )
     assert result.exit_code == 0, result.output
     assert "a-long-enough-password" not in result.output
     with app.app_context():
@@ -66,15 +69,16 @@ def test_orgs_create_prints_the_id_last(runner, app):
     assert runner.invoke(args=["orgs", "create", "Bad", "--id", "no spaces"]).exit_code == 1
 
 
-FIRST_DONORS = '''SELECT id, "firstName", "lastName", email FROM "Donor" WHERE "organizationId" = 'org_hope'
-                  ORDER BY id LIMIT 3'''
+FIRST_DONORS = """SELECT id, "firstName", "lastName", email FROM "Donor" WHERE "organizationId" = 'org_hope'
+                  ORDER BY id LIMIT 3"""
 
 
 def counts(app, org_id):
     with app.app_context():
-        return {m.__tablename__: db.session.scalar(select(func.count()).select_from(m)
-                                                   .where(m.organization_id == org_id))
-                for m in (Campaign, Donor, DonorPreference, Donation)}
+        return {
+            m.__tablename__: db.session.scalar(select(func.count()).select_from(m).where(m.organization_id == org_id))
+            for m in (Campaign, Donor, DonorPreference, Donation)
+        }
 
 
 def test_demo_data_is_deterministic_and_uses_copy(runner, app, make_app, databases):
@@ -84,23 +88,30 @@ def test_demo_data_is_deterministic_and_uses_copy(runner, app, make_app, databas
     assert loaded["Donor"] == loaded["DonorPreference"] == 300 and loaded["Campaign"] == 5
     assert 600 < loaded["Donation"] < 1200  # about three gifts per donor
     # The loader writes each donor's stats itself; they equal what the triggers would compute.
-    assert sql(databases["main"], """
+    assert sql(
+        databases["main"],
+        """
         SELECT count(*) FROM "Donor" d WHERE "lifetimeTotal" IS DISTINCT FROM
           (SELECT sum(amount) FROM "Donation" x WHERE x."donorId" = d.id)
           OR "giftCount" <> (SELECT count(*) FROM "Donation" x WHERE x."donorId" = d.id)
-          OR "lastGiftDate" IS DISTINCT FROM (SELECT max(date) FROM "Donation" x WHERE x."donorId" = d.id)""") == [(0,)]
+          OR "lastGiftDate" IS DISTINCT FROM (SELECT max(date) FROM "Donation" x WHERE x."donorId" = d.id)""",
+    ) == [(0,)]
     # And each campaign's, from all its gifts at once.
-    assert sql(databases["main"], """
+    assert sql(
+        databases["main"],
+        """
         SELECT count(*) FROM "Campaign" c WHERE "giftCount" = 0
           OR "raisedTotal" <> (SELECT sum(amount) FROM "Donation" x WHERE x."campaignId" = c.id)
           OR "giftCount" <> (SELECT count(*) FROM "Donation" x WHERE x."campaignId" = c.id)
-          OR "donorCount" <> (SELECT count(DISTINCT "donorId") FROM "Donation" x WHERE x."campaignId" = c.id)""") == [(0,)]
+          OR "donorCount" <> (SELECT count(DISTINCT "donorId") FROM "Donation" x WHERE x."campaignId" = c.id)""",
+    ) == [(0,)]
     first = sql(databases["main"], FIRST_DONORS)
     again = runner.invoke(args=["demo-data", "--donors", "300"])
     assert "skipped" in again.output and counts(app, "org_hope") == loaded
     # The same seed into another database gives the same rows.
-    result = runner.invoke(args=["demo-data", "--donors", "300", "--org", "org_hope",
-                                 "--database-url", databases["tenant_a"]])
+    result = runner.invoke(
+        args=["demo-data", "--donors", "300", "--org", "org_hope", "--database-url", databases["tenant_a"]]
+    )
     assert result.exit_code == 0, result.output
     copy = sql(databases["tenant_a"], FIRST_DONORS)
     assert copy == first

@@ -1,13 +1,19 @@
 """Settings: APP_ENV decides the mode; production refuses unsafe keys."""
+
 import pytest
 
 import config
 from config import Config, ConfigError, DevelopmentConfig
 
 
-@pytest.mark.parametrize("key, problem", [
-    (None, "is not set"), ("changeme", "well-known"), ("short-but-not-known", "shorter than"),
-])
+@pytest.mark.parametrize(
+    "key, problem",
+    [
+        (None, "is not set"),
+        ("changeme", "well-known"),
+        ("short-but-not-known", "shorter than"),
+    ],
+)
 def test_production_refuses_missing_short_or_known_secret_key(monkeypatch, key, problem):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     if key:
@@ -46,10 +52,15 @@ def test_default_database_is_sqlite_under_instance(monkeypatch):
     assert uri.startswith("sqlite:///") and uri.endswith("instance/console.db")
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("ENABLE_MULTI_DATABASE", "maybe", "true"), ("TENANT_POOL_SIZE", "two", "whole number"),
-    ("TENANT_FALLBACK", "somewhere", "main"), ("APP_ENV", "staging", "APP_ENV"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("ENABLE_MULTI_DATABASE", "maybe", "true"),
+        ("TENANT_POOL_SIZE", "two", "whole number"),
+        ("TENANT_FALLBACK", "somewhere", "main"),
+        ("APP_ENV", "staging", "APP_ENV"),
+    ],
+)
 def test_bad_settings_stop_start_up_with_a_clear_message(monkeypatch, name, value, message):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv(name, value)

@@ -1,4 +1,5 @@
 """Faults: a dedicated cluster stopped mid-load, and the main database stopped; both recover."""
+
 import re
 import threading
 import time
@@ -46,11 +47,22 @@ def test_stopping_a_dedicated_cluster_degrades_only_its_organizations(make_app, 
                 started = time.monotonic()
                 with client.get(f"/organizations/{org}/donors") as response:  # closing ends the app context
                     text = response.get_data(as_text=True)
-                log.append((time.monotonic(), org, response.status_code, time.monotonic() - started,
-                            'data-testid="fallback-banner"' in text, set(DONOR_IDS.findall(text))))
+                log.append(
+                    (
+                        time.monotonic(),
+                        org,
+                        response.status_code,
+                        time.monotonic() - started,
+                        'data-testid="fallback-banner"' in text,
+                        set(DONOR_IDS.findall(text)),
+                    )
+                )
 
-    threads = [threading.Thread(target=client_loop, args=(orgs,)) for orgs in
-               (["org-d1", "org-s1"], ["org-d2", "org-a"], ["org-s2", "org-d1"])]
+    threads = [
+        threading.Thread(target=client_loop, args=(orgs,))
+        for orgs in (["org-d1", "org-s1"], ["org-d2", "org-a"], ["org-s2", "org-d1"])
+    ]
+
     def recovered():
         recent = [e for e in log if e[0] > restarted_at and e[1] in ("org-d1", "org-d2")]
         return {e[1] for e in recent if not e[4] and e[5] == expected[e[1]]} == {"org-d1", "org-d2"}
@@ -74,8 +86,9 @@ def test_stopping_a_dedicated_cluster_degrades_only_its_organizations(make_app, 
 
     assert max(elapsed for *_, elapsed, _, _ in log) < 2 + 1, "within the connect timeout"
     unaffected = [e for e in log if e[1] in ("org-s1", "org-s2", "org-a")]
-    assert unaffected and all(status == 200 and not banner and ids == expected[org]
-                              for _, org, status, _, banner, ids in unaffected)
+    assert unaffected and all(
+        status == 200 and not banner and ids == expected[org] for _, org, status, _, banner, ids in unaffected
+    )
     degraded = [e for e in log if e[1] in ("org-d1", "org-d2") and stopping_at < e[0] < restarted_at]
     # A request caught mid-query by the stop gets the 503 page; every other one the fallback banner.
     assert sum(status == 503 for _, _, status, _, _, _ in degraded) <= len(threads)

@@ -4,15 +4,18 @@
 out to keep the suite's dependencies small, and the OpenAPI responses are validated
 against live responses in tests/api instead.)
 """
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import add_admin, add_org, login, sql
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
-                    max_leaves=8)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=8,
+)
 URLISH = st.one_of(st.text(max_size=120), st.from_regex(r"postgres(ql)?://[\w:@%/.?=&\[\]-]{0,80}", fullmatch=True))
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -20,10 +23,14 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 @pytest.fixture
 def app(make_app):
     # Limits high enough that every example reaches the code under test rather than a 429.
-    return make_app(TENANT_TEST_RATE_LIMIT="100000/minute", LOGIN_RATE_LIMIT_IP="100000/minute",
-                    LOGIN_FAILURES_PER_ACCOUNT="100000/minute", TENANT_CONNECT_TIMEOUT=2,
-                    # Generated host names are refused before any DNS lookup: loopback only, ever.
-                    TENANT_DB_ALLOWED_HOSTS="127.0.0.1,localhost")
+    return make_app(
+        TENANT_TEST_RATE_LIMIT="100000/minute",
+        LOGIN_RATE_LIMIT_IP="100000/minute",
+        LOGIN_FAILURES_PER_ACCOUNT="100000/minute",
+        TENANT_CONNECT_TIMEOUT=2,
+        # Generated host names are refused before any DNS lookup: loopback only, ever.
+        TENANT_DB_ALLOWED_HOSTS="127.0.0.1,localhost",
+    )
 
 
 @pytest.fixture
@@ -53,8 +60,9 @@ def test_api_put_never_500_and_stores_nothing_rejected(api, databases, body):
 @given(raw=st.binary(max_size=200))
 def test_api_test_endpoint_takes_any_bytes(api, raw):
     client, headers = api
-    response = client.post("/api/organizations/org-a/database/test", headers=headers, data=raw,
-                           content_type="application/json")
+    response = client.post(
+        "/api/organizations/org-a/database/test", headers=headers, data=raw, content_type="application/json"
+    )
     assert response.status_code in (200, 400, 422)
 
 
@@ -68,8 +76,13 @@ def browser_client(app):
 
 
 @FUZZ
-@given(params=st.dictionaries(st.sampled_from(["q", "campaign", "since", "opted_in", "sort", "cursor", "page"]),
-                              st.text(max_size=60), max_size=5))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["q", "campaign", "since", "opted_in", "sort", "cursor", "page"]),
+        st.text(max_size=60),
+        max_size=5,
+    )
+)
 def test_donor_and_organization_pages_take_any_query_string(browser_client, params):
     for path in ("/organizations/org-a/donors", "/organizations/org-a/donors.csv", "/organizations", "/audit"):
         response = browser_client.get(path, query_string=params)

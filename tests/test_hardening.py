@@ -1,4 +1,5 @@
 """Production hardening: headers, HTTPS, sessions, sign-in throttling, readiness, audit, TLS, keys, logs."""
+
 import json
 import logging
 import re
@@ -91,13 +92,19 @@ def test_sign_in_attempts_are_limited_per_address(make_app):
 def test_throttling_is_shared_through_redis(make_app):
     store = redis.Redis.from_url("redis://127.0.0.1:6379/15")
     store.flushdb()
-    first = make_app(REDIS_URL="redis://127.0.0.1:6379/15", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
-                     LOGIN_FAILURES_PER_ACCOUNT="2/15minutes")
+    first = make_app(
+        REDIS_URL="redis://127.0.0.1:6379/15",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+        LOGIN_FAILURES_PER_ACCOUNT="2/15minutes",
+    )
     for _ in range(2):
         assert post_login(first.test_client(), "shared@example.org", "wrong").status_code == 401
     # A second worker (another app on the same Redis) sees the same count.
-    second = make_app(REDIS_URL="redis://127.0.0.1:6379/15", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
-                      LOGIN_FAILURES_PER_ACCOUNT="2/15minutes")
+    second = make_app(
+        REDIS_URL="redis://127.0.0.1:6379/15",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+        LOGIN_FAILURES_PER_ACCOUNT="2/15minutes",
+    )
     assert post_login(second.test_client(), "shared@example.org", "wrong").status_code == 429
     assert store.keys("*login:shared@example.org*")
     store.flushdb()
@@ -124,7 +131,9 @@ def test_audit_log_filters_exports_and_is_owners_only(app, owner_client, databas
     assert len(rows) == 1 and "org-a" in rows[0] and "owner@example.org" in rows[0] and "shared" in rows[0]
     assert "/organizations/org-a/donors" in rows[0]
     today = time.strftime("%Y-%m-%d")
-    csv_text = owner_client.get(f"/audit.csv?admin=owner@example.org&since={today}&until={today}").get_data(as_text=True)
+    csv_text = owner_client.get(f"/audit.csv?admin=owner@example.org&since={today}&until={today}").get_data(
+        as_text=True
+    )
     assert csv_text.startswith("id,createdAt,actorEmail") and csv_text.count("tenant.read") == 2
     assert owner_client.get("/audit?since=yesterday").status_code == 400
     add_admin(app, "viewer@example.org", "viewer")
@@ -147,7 +156,9 @@ def test_tls_can_be_required_for_every_dedicated_url(make_app, databases):
     client = app.test_client()
     login(client, "owner@example.org")
     token = csrf_token(client.get("/organizations/org-a").get_data(as_text=True))
-    response = client.post("/organizations/org-a/database", data={"csrf_token": token, "database_url": databases["tenant_b"]})
+    response = client.post(
+        "/organizations/org-a/database", data={"csrf_token": token, "database_url": databases["tenant_b"]}
+    )
     assert response.status_code == 422 and "sslmode=require" in response.get_data(as_text=True)
     page = client.get("/organizations/org-a/donors").get_data(as_text=True)
     assert 'data-testid="fallback-banner"' in page and "sslmode" in page
@@ -179,6 +190,7 @@ def test_json_request_logs_carry_request_admin_organization_status_duration(make
 
 def test_log_records_never_carry_a_url_password(app, caplog):
     caplog.set_level(logging.INFO)
-    logging.getLogger("app").info("connecting to postgresql://alice:Canary-log-1@db:5432/x and %s",
-                                  "postgres://bob:Canary-log-2@db/y")
+    logging.getLogger("app").info(
+        "connecting to postgresql://alice:Canary-log-1@db:5432/x and %s", "postgres://bob:Canary-log-2@db/y"
+    )
     assert "Canary-log" not in caplog.text and "alice:***@db" in caplog.text

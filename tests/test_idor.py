@@ -1,4 +1,5 @@
 """IDOR: every /organizations/<id>/... and /api/... route, tried by an admin out of scope, is a 404."""
+
 import pytest
 
 from tests.helpers import add_admin, add_donors, add_org, csrf_token, login
@@ -31,8 +32,9 @@ def test_out_of_scope_admin_gets_404_on_every_route(app, databases, role):
     for rule, method in org_routes(app):
         path = rule.replace("<org_id>", "org-theirs").replace("<donor_id>", donor)
         if path.startswith("/api/"):
-            response = client.open(path, method=method, headers={"Authorization": f"Bearer {token}"},
-                                   json={"databaseUrl": None})
+            response = client.open(
+                path, method=method, headers={"Authorization": f"Bearer {token}"}, json={"databaseUrl": None}
+            )
         else:
             response = client.open(path, method=method, data={"csrf_token": csrf, "database_url": "", "confirm": "y"})
         assert response.status_code == 404, (method, rule, response.status_code)
@@ -40,4 +42,6 @@ def test_out_of_scope_admin_gets_404_on_every_route(app, databases, role):
     # and nothing changed
     from tests.helpers import sql
 
-    assert sql(databases["main"], """SELECT "databaseUrl" FROM "Organization" WHERE id = 'org-theirs'""") == [(databases["tenant_a"],)]
+    assert sql(databases["main"], """SELECT "databaseUrl" FROM "Organization" WHERE id = 'org-theirs'""") == [
+        (databases["tenant_a"],)
+    ]

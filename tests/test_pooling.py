@@ -1,4 +1,5 @@
 """Idle pooled connections are pinged before use; a stale one is replaced, not handed out."""
+
 import time
 
 from sqlalchemy import create_engine, text

@@ -1,4 +1,5 @@
 """The embedded SQLite default (what `make run` uses): migrate, sign in, healthz, donor pages."""
+
 import os
 import sqlite3
 import subprocess
@@ -13,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_sqlite_main_database_migrates_and_serves(tmp_path, make_app):
     url = f"sqlite:///{tmp_path / 'console.db'}"
     env = dict(os.environ, APP_ENV="development", DATABASE_URL=url, INSTANCE_PATH=str(tmp_path))
-    upgrade = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert upgrade.returncode == 0, upgrade.stderr
     app = make_app(DATABASE_URL=url)
     add_org(app, "org-local", "Local Org")
@@ -25,7 +32,9 @@ def test_sqlite_main_database_migrates_and_serves(tmp_path, make_app):
     assert "Local Org" in client.get("/organizations").get_data(as_text=True)
     conn = sqlite3.connect(tmp_path / "console.db")
     with conn:
-        conn.execute("""INSERT INTO "Campaign" (id, "organizationId", name) VALUES ('c1', 'org-local', 'Spring appeal')""")
+        conn.execute(
+            """INSERT INTO "Campaign" (id, "organizationId", name) VALUES ('c1', 'org-local', 'Spring appeal')"""
+        )
         conn.execute("""INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName")
                         VALUES ('d1', 'org-local', 'Ada', 'Lovelace')""")
         conn.execute("""INSERT INTO "Donation" (id, "organizationId", "donorId", "campaignId", amount, date)

@@ -1,4 +1,5 @@
 """The guide's REST API (Option A and its Test section), with bearer tokens and JSON errors."""
+
 from flask import abort, g, jsonify, request
 
 from app.api import bp
@@ -7,8 +8,14 @@ from app.api.tokens import authenticate
 from app.errors.responses import answers_in_json, envelope
 from app.extensions import db
 from app.models import Organization
-from app.organizations.service import (NOT_FORCEABLE, ChangeRefused, clear_database_url, save_database_url,
-                                       test_connection, visible_organizations)
+from app.organizations.service import (
+    NOT_FORCEABLE,
+    ChangeRefused,
+    clear_database_url,
+    save_database_url,
+    test_connection,
+    visible_organizations,
+)
 from app.security import authenticates_itself, connectivity_test_limit, require_owner
 from app.tenancy.hooks import serves_organizations
 from app.tenancy.service import tenancy
@@ -35,7 +42,8 @@ def organization_json(org: Organization) -> dict:
     return {
         "organizationId": org.id,
         "organizationName": org.name,
-        "databaseUrl": f"postgresql://{target.masked}" if target.masked and not target.masked.startswith("sqlite")
+        "databaseUrl": f"postgresql://{target.masked}"
+        if target.masked and not target.masked.startswith("sqlite")
         else (target.masked or None),
         "hasDedicatedDatabase": org.database_url is not None,
     }
@@ -73,7 +81,9 @@ def get_database():
 def put_database():
     body = json_body(required=True)
     if "databaseUrl" not in body or not (body["databaseUrl"] is None or isinstance(body["databaseUrl"], str)):
-        raise ApiError(400, "bad_request", 'The body must be {"databaseUrl": "postgresql://..."} or {"databaseUrl": null}.')
+        raise ApiError(
+            400, "bad_request", 'The body must be {"databaseUrl": "postgresql://..."} or {"databaseUrl": null}.'
+        )
     force = body.get("force", False)
     if not isinstance(force, bool) or set(body) - {"databaseUrl", "force"}:
         raise ApiError(400, "bad_request", 'Only "databaseUrl" and "force" (true or false) are accepted.')

@@ -3,8 +3,9 @@
 The API authenticates every request itself (authenticate, a before_request of the
 blueprint): a console session cookie never authorizes it.
 """
+
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import g, request
 from flask_login import AnonymousUserMixin
@@ -25,13 +26,13 @@ def token_hash(token: str) -> str:
 def admin_for_bearer(header: str | None) -> AdminUser | None:
     if not header or not header.startswith("Bearer "):
         return None
-    token = header[len("Bearer "):].strip()
+    token = header[len("Bearer ") :].strip()
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     stored = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     if stored is None or not stored.admin.active:
         return None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     last = stored.last_used_at
     if last is None or (last.tzinfo and now - last > LAST_USED_PRECISION) or (not last.tzinfo):
         stored.last_used_at = now

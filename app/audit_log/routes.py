@@ -1,5 +1,6 @@
 """/audit: the append-only audit log, for owners. No route here or anywhere deletes a row."""
-from datetime import datetime, time, timedelta, timezone
+
+from datetime import UTC, datetime, time, timedelta
 
 from flask import render_template, request
 from sqlalchemy import Select, select
@@ -28,10 +29,9 @@ def filtered() -> tuple[AuditFilterForm, Select]:
     if form.action.data:
         stmt = stmt.where(AuditEvent.action == form.action.data.strip())
     if form.since.data:
-        stmt = stmt.where(AuditEvent.created_at >= datetime.combine(form.since.data, time.min, timezone.utc))
+        stmt = stmt.where(AuditEvent.created_at >= datetime.combine(form.since.data, time.min, UTC))
     if form.until.data:
-        stmt = stmt.where(AuditEvent.created_at < datetime.combine(form.until.data + timedelta(days=1), time.min,
-                                                                   timezone.utc))
+        stmt = stmt.where(AuditEvent.created_at < datetime.combine(form.until.data + timedelta(days=1), time.min, UTC))
     return form, stmt
 
 
@@ -52,7 +52,9 @@ def export():
 
     def rows():
         for batch in db.session.scalars(stmt.execution_options(yield_per=1000)).partitions():
-            yield [[e.id, e.created_at, e.actor_email, e.organization_id, e.action, e.outcome, e.detail, e.ip]
-                   for e in batch]
+            yield [
+                [e.id, e.created_at, e.actor_email, e.organization_id, e.action, e.outcome, e.detail, e.ip]
+                for e in batch
+            ]
 
     return csv_response(csv_lines(CSV_COLUMNS, rows()), "audit.csv")

@@ -1,4 +1,5 @@
 """Admin passwords: argon2id hashes, and sign-in that does not reveal which emails exist."""
+
 from functools import cache
 
 from argon2 import PasswordHasher

@@ -24,16 +24,27 @@ def account_key() -> str:
     return "login:" + (request.form.get("email") or "").strip().lower()[:320]
 
 
-LOCKED = ("Too many failed sign-ins for this account: it is locked for a while. "
-          "Wait 15 minutes, or ask an owner to check the account.")
+LOCKED = (
+    "Too many failed sign-ins for this account: it is locked for a while. "
+    "Wait 15 minutes, or ask an owner to check the account."
+)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 # Per address, every attempt; per account (known or not, so the lock reveals nothing), failures only.
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_IP"], methods=["POST"], key_func=get_remote_address,
-               error_message="Too many sign-in attempts from this address; wait a minute and try again.")
-@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], methods=["POST"], key_func=account_key,
-               deduct_when=lambda response: response.status_code == 401, error_message=LOCKED)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT_IP"],
+    methods=["POST"],
+    key_func=get_remote_address,
+    error_message="Too many sign-in attempts from this address; wait a minute and try again.",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=account_key,
+    deduct_when=lambda response: response.status_code == 401,
+    error_message=LOCKED,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("organizations.index"))

@@ -1,12 +1,27 @@
 """CSV export of a donor search, streamed in constant memory from a server-side cursor."""
+
 from collections.abc import Iterator
 
 from app.csv_export import csv_lines
 from app.donors.browse import filtered, ordered
 from app.tenancy.scoping import TenantSession
 
-HEADER = ("id", "firstName", "lastName", "email", "phone", "addressLine1", "city", "state", "postalCode",
-          "country", "lifetimeTotal", "giftCount", "lastGiftDate", "createdAt")
+HEADER = (
+    "id",
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "addressLine1",
+    "city",
+    "state",
+    "postalCode",
+    "country",
+    "lifetimeTotal",
+    "giftCount",
+    "lastGiftDate",
+    "createdAt",
+)
 BATCH = 2000
 
 

@@ -1,12 +1,15 @@
 """Read-only donor pages: GET only, on the organization's read-only tenant session."""
+
 from flask import abort, g, render_template, request
 
 from app import audit
 from app.csv_export import csv_response
 from app.donors import bp
-from app.donors.browse import BadRequest, campaign_summaries, donor_page, donor_with_gifts, yearly_totals
+from app.donors.browse import donor_page
+from app.donors.cursors import BadRequest
 from app.donors.export import donor_csv
 from app.donors.forms import DonorListForm
+from app.donors.profile import campaign_summaries, donor_with_gifts, yearly_totals
 from app.errors.responses import error_response
 from app.tenancy.hooks import reads_tenant_data
 
@@ -54,8 +57,9 @@ def detail(donor_id: str):
     donor, gifts = donor_with_gifts(g.tenant_session, donor_id, cursor)
     if donor is None:  # another organization's donor is a 404 too
         abort(404, description="Donor not found")
-    return render_template("donors/detail.html", donor=donor, gifts=gifts,
-                           years=yearly_totals(g.tenant_session, donor.id, gifts, cursor))
+    return render_template(
+        "donors/detail.html", donor=donor, gifts=gifts, years=yearly_totals(g.tenant_session, donor.id, gifts, cursor)
+    )
 
 
 @bp.get("/organizations/<org_id>/campaigns")

@@ -1,11 +1,12 @@
 """Error pages: a clear message, the right status, never a stack trace or driver text."""
+
 from flask import Flask, current_app, g, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db, login_manager
 from app.errors.responses import error_response
+from app.extensions import db, login_manager
 from app.tenancy.service import TenantUnavailable, failed_mid_request
 
 
@@ -14,8 +15,12 @@ def handle_http(exc: HTTPException):
 
 
 def handle_csrf(exc: CSRFError):
-    return error_response(400, "Bad Request", "The form expired or was not sent from this console. "
-                          "Reload the page and try again.", code="csrf_failed")
+    return error_response(
+        400,
+        "Bad Request",
+        "The form expired or was not sent from this console. Reload the page and try again.",
+        code="csrf_failed",
+    )
 
 
 def handle_tenant_unavailable(exc: TenantUnavailable):
@@ -29,19 +34,31 @@ def handle_database_down(exc: OperationalError):
     db.session.rollback()
     if g.get("tenant_session") is not None:
         failed_mid_request(exc)
-        return error_response(503, "Organization database unavailable", "The organization's database did not "
-                              "answer in time. Try again in a moment.", code="tenant_database_error")
+        return error_response(
+            503,
+            "Organization database unavailable",
+            "The organization's database did not answer in time. Try again in a moment.",
+            code="tenant_database_error",
+        )
     if "_login_user" not in g:  # render the page without asking the database that is down who is signed in
         g._login_user = login_manager.anonymous_user()
-    return error_response(503, "Service Unavailable", "The console's main database is not answering. "
-                          "Try again in a moment.", code="main_database_unavailable")
+    return error_response(
+        503,
+        "Service Unavailable",
+        "The console's main database is not answering. Try again in a moment.",
+        code="main_database_unavailable",
+    )
 
 
 def handle_bad_data(exc: DataError):
     # PostgreSQL refused a value (a NUL byte, say): the input was bad, not the server.
     db.session.rollback()
-    return error_response(400, "Bad Request", "The input holds characters or values that cannot be used "
-                          "(for example a NUL byte). Correct it and try again.", code="bad_request")
+    return error_response(
+        400,
+        "Bad Request",
+        "The input holds characters or values that cannot be used (for example a NUL byte). Correct it and try again.",
+        code="bad_request",
+    )
 
 
 def handle_unexpected(exc: Exception):

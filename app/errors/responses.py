@@ -4,6 +4,7 @@ A blueprint whose clients read JSON (the API) says so with answers_in_json(bp); 
 under its URL prefix then gets {"success": false, "error": {"code", "message"}}, whichever
 handler made it.
 """
+
 from flask import Blueprint, current_app, render_template, request
 
 

@@ -2,6 +2,7 @@
 
 Names are the guide's (Prisma style, quoted identifiers), so its SQL runs verbatim.
 """
+
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -62,7 +63,8 @@ class AdminUser(AdminIdentity, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column("lastLoginAt", DateTime(timezone=True))
 
     scoped_organizations: Mapped[list["AdminOrganization"]] = relationship(
-        cascade="all, delete-orphan", lazy="joined"  # one query loads the admin and its scope
+        cascade="all, delete-orphan",
+        lazy="joined",  # one query loads the admin and its scope
     )
 
     @property
@@ -76,9 +78,7 @@ class AdminOrganization(db.Model):
 
     __tablename__ = "AdminOrganization"
 
-    admin_id: Mapped[int] = mapped_column(
-        "adminId", ForeignKey("AdminUser.id", ondelete="CASCADE"), primary_key=True
-    )
+    admin_id: Mapped[int] = mapped_column("adminId", ForeignKey("AdminUser.id", ondelete="CASCADE"), primary_key=True)
     organization_id: Mapped[str] = mapped_column(
         "organizationId", ForeignKey("Organization.id", ondelete="CASCADE"), primary_key=True
     )

@@ -3,6 +3,7 @@
 Every query on them filters by "organizationId", in both modes (app/tenancy/scoping.py);
 every index leads with it so that filter is always the cheap part.
 """
+
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -41,9 +42,7 @@ class TenantTable:
 
 class Campaign(TenantTable, db.Model):
     __tablename__ = "Campaign"
-    __indexes__ = (
-        Index("ix_Campaign_org_name", "organizationId", "name"),
-    )
+    __indexes__ = (Index("ix_Campaign_org_name", "organizationId", "name"),)
 
     name: Mapped[str] = mapped_column(Text, nullable=False)
     goal: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
@@ -103,9 +102,7 @@ class Donation(TenantTable, db.Model):
 
 class DonorPreference(TenantTable, db.Model):
     __tablename__ = "DonorPreference"
-    __indexes__ = (
-        Index("ix_DonorPreference_org_donor", "organizationId", "donorId", unique=True),
-    )
+    __indexes__ = (Index("ix_DonorPreference_org_donor", "organizationId", "donorId", unique=True),)
 
     donor_id: Mapped[str] = mapped_column("donorId", ForeignKey("Donor.id", ondelete="CASCADE"), nullable=False)
     email_opt_in: Mapped[bool] = mapped_column("emailOptIn", Boolean, nullable=False, server_default="false")

@@ -3,9 +3,9 @@
 Each command shows progress on a terminal and a plain summary otherwise, offers --json,
 and exits non-zero when anything failed.
 """
+
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,20 +17,18 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
 
-from app.cli_failure import CommandFailed
 from app import audit
+from app.cli_failure import CommandFailed
 from app.extensions import db
 from app.models import Organization
-from app.operations import backups, moves, status
-from app.tenancy.service import tenancy
+from app.operations import backups, migrate, moves, status
 from app.operations.databases import current_database, writable
 from app.operations.transfer import DEFAULT_BATCH, TransferError
-from app.operations.upgrade import upgrade_database
-from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, rotate, seal, storage_kind
+from app.tenancy.service import tenancy
+from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, rotate, seal, storage_kind
 
 tenants = AppGroup("tenants", help="Operate tenant databases: status, migrate, move, backup, restore.")
 err = Console(stderr=True)
-
 
 
 def emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> None:
@@ -79,15 +77,22 @@ def status_command(concurrency: int, as_json: bool) -> None:
     with progress_bar("checking databases", total) as advance:
         statuses = status.collect(state, concurrency, advance)
     rows = [s.as_dict() for s in statuses]
-    emit(rows, ["id", "name", "mode", "target", "code", "latency_ms", "revision", "leftovers",
-                "shares_database_with"], as_json, f"Tenant databases (head {statuses[0].head if statuses else ''})")
+    emit(
+        rows,
+        ["id", "name", "mode", "target", "code", "latency_ms", "revision", "leftovers", "shares_database_with"],
+        as_json,
+        f"Tenant databases (head {statuses[0].head if statuses else ''})",
+    )
     if not as_json:
         for s in statuses:
             if s.shares_database_with:
                 click.echo(f"warning: {s.id} shares {s.target} with {', '.join(s.shares_database_with)}", err=True)
             if s.leftovers:
-                click.echo(f"note: {s.id} is dedicated but still has {s.leftovers} rows in the shared database "
-                           f"(tenants move {s.id} --to <url> --purge-shared removes them)", err=True)
+                click.echo(
+                    f"note: {s.id} is dedicated but still has {s.leftovers} rows in the shared database "
+                    f"(tenants move {s.id} --to <url> --purge-shared removes them)",
+                    err=True,
+                )
     if any(not s.healthy for s in statuses if s.mode == "dedicated"):
         sys.exit(1)
 
@@ -100,46 +105,10 @@ def status_command(concurrency: int, as_json: bool) -> None:
 def migrate_command(org_id: str | None, dry_run: bool, concurrency: int, as_json: bool) -> None:
     """Upgrade the main database and every distinct dedicated database to head."""
     state = tenancy()
-    targets: dict[str, dict] = {}
-    if not org_id:
-        targets[render(state.main_url)] = {"url": state.main_url, "orgs": [], "label": "main database"}
-    orgs = [find_org(org_id)] if org_id else db.session.scalars(
-        select(Organization).where(Organization.database_url.is_not(None))).all()
-    rows = []
-    for org in orgs:
-        if not org.database_url:
-            continue
-        try:
-            url = state.dedicated_url(org)
-        except InvalidDatabaseUrl as exc:
-            rows.append({"database": f"({org.id})", "organizations": org.id, "result": "failed", "detail": str(exc)})
-            continue
-        targets.setdefault(render(url), {"url": url, "orgs": [], "label": mask(url)})["orgs"].append(org.id)
-
-    def run(target: dict) -> dict:
-        row = {"database": target["label"], "organizations": ", ".join(target["orgs"])}
-        probe = state.probe(target["url"]) if target["orgs"] else None
-        if dry_run:
-            row["result"] = "at head" if probe is None or probe.ok else probe.code
-            row["detail"] = probe.message if probe else "the main database is upgraded by this command"
-            return row
-        result = upgrade_database(target["url"])
-        row["result"], row["detail"] = ("upgraded" if result.ok else "failed"), result.message
-        return row
-
-    with progress_bar("migrating", len(targets)) as advance, ThreadPoolExecutor(concurrency) as pool:
-        def run_and_advance(target: dict) -> dict:
-            row = run(target)
-            advance()
-            return row
-        results = list(pool.map(run_and_advance, targets.values()))  # one failure does not stop the others
-    rows += results
-    if not dry_run:
-        for target, row in zip(targets.values(), results):
-            for oid in target["orgs"]:
-                audit.record("tenants.migrate", org_id=oid, outcome="ok" if row["result"] == "upgraded" else "failed",
-                             detail=f"{row['database']}: {row['detail']}", commit=False)
-        db.session.commit()
+    orgs = [find_org(org_id)] if org_id else migrate.dedicated_organizations()
+    targets, rows = migrate.collect_targets(state, orgs, with_main=not org_id)
+    with progress_bar("migrating", len(targets)) as advance:
+        rows += migrate.migrate_all(state, targets, dry_run=dry_run, concurrency=concurrency, progress=advance)
     emit(rows, ["database", "organizations", "result", "detail"], as_json, "Migrations")
     if any(row["result"] == "failed" for row in rows):
         sys.exit(1)
@@ -161,21 +130,33 @@ def move_command(org_id, to_url, to_shared, purge_shared, dry_run, batch, as_jso
     try:
         plan = moves.plan_move(state, org, None if to_shared else to_url)
         moves.prepare_target(plan, dry_run)
-        summary = {"organization": org.id, "from": plan.source.label, "to": plan.target.label,
-                   "rows": plan.counts, "dryRun": dry_run, "alreadySwitched": plan.already_switched}
+        summary = {
+            "organization": org.id,
+            "from": plan.source.label,
+            "to": plan.target.label,
+            "rows": plan.counts,
+            "dryRun": dry_run,
+            "alreadySwitched": plan.already_switched,
+        }
         if not dry_run:
             with progress_bar(f"moving {org.id}", sum(plan.counts.values())) as advance:
-                report = moves.execute(state, plan, purge_shared=purge_shared, batch=batch,
-                                       progress=lambda table, n: advance(n))
-            summary |= {"copied": report.tables, "restarted": report.restarted,
-                        "verified": {t: {"count": s.count, "checksum": s.checksum} for t, s in report.verified.items()}}
+                report = moves.execute(
+                    state, plan, purge_shared=purge_shared, batch=batch, progress=lambda table, n: advance(n)
+                )
+            summary |= {
+                "copied": report.tables,
+                "restarted": report.restarted,
+                "verified": {t: {"count": s.count, "checksum": s.checksum} for t, s in report.verified.items()},
+            }
         summary["notes"] = plan.notes
     except TransferError as exc:
         audit.record("tenants.move", org_id=org.id, outcome="failed", detail=str(exc))
-        raise CommandFailed(str(exc))
+        raise CommandFailed(str(exc)) from None
     except Exception as exc:  # a database error mid-way: the organization was not switched
         audit.record("tenants.move", org_id=org.id, outcome="failed", detail=moves.describe_failure(exc))
-        raise CommandFailed(f"{moves.describe_failure(exc)}; {org.id} was not switched. Run the command again to finish.")
+        raise CommandFailed(
+            f"{moves.describe_failure(exc)}; {org.id} was not switched. Run the command again to finish."
+        ) from None
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -199,11 +180,16 @@ def backup_command(org_id: str, out: Path, as_json: bool) -> None:
         manifest = backups.backup(source, org.id, org.name, out, dedicated=dedicated)
     except (TransferError, InvalidDatabaseUrl) as exc:
         audit.record("tenants.backup", org_id=org.id, outcome="failed", detail=str(exc))
-        raise CommandFailed(str(exc))
+        raise CommandFailed(str(exc)) from None
     counts = {t: v["count"] for t, v in manifest["tables"].items()}
-    audit.record("tenants.backup", org_id=org.id, detail=f"{manifest['source']} -> {out.name} ({manifest['data']}): {counts}")
-    click.echo(json.dumps(manifest, indent=2) if as_json else f"{org.id}: {counts} from {manifest['source']} "
-               f"written to {out} ({manifest['data']})")
+    audit.record(
+        "tenants.backup", org_id=org.id, detail=f"{manifest['source']} -> {out.name} ({manifest['data']}): {counts}"
+    )
+    click.echo(
+        json.dumps(manifest, indent=2)
+        if as_json
+        else f"{org.id}: {counts} from {manifest['source']} written to {out} ({manifest['data']})"
+    )
 
 
 @tenants.command("restore")
@@ -225,7 +211,7 @@ def restore_command(org_id: str, source: Path, to_url: str | None, as_json: bool
         states = backups.restore(target, org.id, source)
     except (TransferError, InvalidDatabaseUrl) as exc:
         audit.record("tenants.restore", org_id=org.id, outcome="failed", detail=str(exc))
-        raise CommandFailed(str(exc))
+        raise CommandFailed(str(exc)) from None
     counts = {t: s.count for t, s in states.items()}
     audit.record("tenants.restore", org_id=org.id, detail=f"{source.name} -> {target.label}: {counts}")
     click.echo(json.dumps(counts) if as_json else f"{org.id}: restored {counts} into {target.label} (verified)")

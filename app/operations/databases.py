@@ -1,4 +1,5 @@
 """Which database an operation writes to: the main one, a dedicated one, or an organization's current one."""
+
 from sqlalchemy.engine import URL
 
 from app.models import Organization

@@ -1,4 +1,5 @@
 """`tenants move`: an organization from shared to dedicated and back, verified before the switch."""
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -8,13 +9,21 @@ from sqlalchemy.engine import URL
 from app import audit
 from app.extensions import db
 from app.models import Organization
-from app.tenancy.service import Tenancy
-from app.tenancy.schema import read_revision, status_for
-from app.tenancy.targets import DnsFailure
 from app.operations.databases import writable, writable_main
-from app.operations.transfer import (DEFAULT_BATCH, TransferError, TransferReport, WritableDatabase, delete_org_rows,
-                                     other_organizations, source_counts, transfer)
+from app.operations.transfer import (
+    DEFAULT_BATCH,
+    TransferError,
+    TransferReport,
+    WritableDatabase,
+    delete_org_rows,
+    other_organizations,
+    source_counts,
+    transfer,
+)
 from app.operations.upgrade import upgrade_database
+from app.tenancy.schema import read_revision, status_for
+from app.tenancy.service import Tenancy
+from app.tenancy.targets import DnsFailure
 from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, render, same_database, seal
 
 
@@ -50,8 +59,9 @@ def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan
         if org.database_url:
             current = state.dedicated_url(org)
             if not same_database(current, url):
-                raise TransferError(f"{org.id} is already dedicated to {WritableDatabase(current).label}; "
-                                    "move it --to-shared first.")
+                raise TransferError(
+                    f"{org.id} is already dedicated to {WritableDatabase(current).label}; move it --to-shared first."
+                )
             plan.already_switched = True
     plan.counts = source_counts(plan.source, org.id)
     return plan
@@ -73,8 +83,10 @@ def prepare_target(plan: MovePlan, dry_run: bool) -> None:
         else:
             others = other_organizations(conn, plan.org.id)
             if others:
-                raise TransferError(f"{plan.target.label} holds rows of other organizations ({', '.join(others)}); "
-                                    "a dedicated database must hold one organization only.")
+                raise TransferError(
+                    f"{plan.target.label} holds rows of other organizations ({', '.join(others)}); "
+                    "a dedicated database must hold one organization only."
+                )
             return
     result = upgrade_database(plan.target_url)
     if not result.ok:
@@ -82,8 +94,14 @@ def prepare_target(plan: MovePlan, dry_run: bool) -> None:
     plan.notes.append(f"{plan.target.label} was empty: migrated to head.")
 
 
-def execute(state: Tenancy, plan: MovePlan, *, purge_shared: bool, batch: int = DEFAULT_BATCH,
-            progress: Callable[[str, int], None] = lambda t, n: None) -> TransferReport:
+def execute(
+    state: Tenancy,
+    plan: MovePlan,
+    *,
+    purge_shared: bool,
+    batch: int = DEFAULT_BATCH,
+    progress: Callable[[str, int], None] = lambda t, n: None,
+) -> TransferReport:
     org = plan.org
     report = TransferReport()
     if not plan.already_switched:
@@ -92,8 +110,12 @@ def execute(state: Tenancy, plan: MovePlan, *, purge_shared: bool, batch: int = 
         org.database_url = seal(render(plan.target_url), state.fernet) if plan.direction == "dedicated" else None
         db.session.commit()
         state.registry.release(org.id)
-        audit.record("tenants.move", org_id=org.id, detail=f"{plan.source.label} -> {plan.target.label}: "
-                     + ", ".join(f"{t} {s.count}" for t, s in report.verified.items()))
+        audit.record(
+            "tenants.move",
+            org_id=org.id,
+            detail=f"{plan.source.label} -> {plan.target.label}: "
+            + ", ".join(f"{t} {s.count}" for t, s in report.verified.items()),
+        )
     if purge_shared and plan.direction == "dedicated":
         with plan.source.connect() as conn:
             conn.autocommit = True

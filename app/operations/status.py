@@ -4,6 +4,7 @@ Each distinct target is probed once, at most `concurrency` at a time, each withi
 connect timeout; a server that refused or timed out is not asked again for the other
 databases it holds, so hundreds of organizations behind one dead server cost one timeout.
 """
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -13,8 +14,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import TENANT_MODELS, Organization
 from app.tenancy.probe import ProbeResult
-from app.tenancy.service import Tenancy
 from app.tenancy.schema import head_revision
+from app.tenancy.service import Tenancy
 from app.tenancy.urls import InvalidDatabaseUrl, mask, render
 
 SERVER_FAILURES = {"refused", "timeout", "dns_failure", "ssl_failed"}
@@ -96,8 +97,12 @@ def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None) -> list
         for status in members:
             status.code, status.message, status.latency_ms = result.code, result.message, result.latency_ms
             status.revision = result.schema_revision
-            status.reachable = result.code not in SERVER_FAILURES | {"auth_failed", "database_missing",
-                                                                    "forbidden_target", "invalid_url"}
+            status.reachable = result.code not in SERVER_FAILURES | {
+                "auth_failed",
+                "database_missing",
+                "forbidden_target",
+                "invalid_url",
+            }
             status.shares_database_with = sorted(s.id for s in members if s is not status)
         progress()
 
@@ -113,7 +118,10 @@ def count_leftovers(dedicated: list[OrgStatus]) -> None:
     if not by_id:
         return
     for model in TENANT_MODELS:
-        rows = db.session.execute(select(model.organization_id, func.count()).where(
-            model.organization_id.in_(by_id)).group_by(model.organization_id))
+        rows = db.session.execute(
+            select(model.organization_id, func.count())
+            .where(model.organization_id.in_(by_id))
+            .group_by(model.organization_id)
+        )
         for org_id, count in rows:
             by_id[org_id].leftovers += count

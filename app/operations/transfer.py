@@ -10,6 +10,7 @@ of the source's rows in id order, so the copy resumes after its last id, and a t
 that no longer matches its source is cleared for that table (and the ones after it)
 and copied again. The target is not live until the switch, so clearing it loses nothing.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,8 +54,9 @@ class WritableDatabase:
 
     def connect(self) -> psycopg.Connection:
         try:
-            return psycopg.connect(**connect_params(self.url, connect_timeout=self.connect_timeout, options=SESSION,
-                                                    **self.extras))
+            return psycopg.connect(
+                **connect_params(self.url, connect_timeout=self.connect_timeout, options=SESSION, **self.extras)
+            )
         except psycopg.OperationalError:
             raise TransferError(f"cannot connect to {self.label}") from None
 
@@ -73,10 +75,14 @@ def table_state(conn: psycopg.Connection, table: str, org_id: str, up_to: str | 
     With up_to, only the rows whose id is at most up_to."""
     bound = sql.SQL(" AND id <= %s") if up_to is not None else sql.SQL("")
     params = (org_id, up_to) if up_to is not None else (org_id,)
-    row = conn.execute(sql.SQL(
-        "SELECT count(*), coalesce(sum(('x' || substr(md5(ROW({cols})::text), 1, 16))::bit(64)::bigint::numeric), 0)"
-        " FROM {table} WHERE \"organizationId\" = %s{bound}").format(cols=column_list(table), table=_table(table),
-                                                                    bound=bound), params).fetchone()
+    row = conn.execute(
+        sql.SQL(
+            "SELECT count(*),"
+            " coalesce(sum(('x' || substr(md5(ROW({cols})::text), 1, 16))::bit(64)::bigint::numeric), 0)"
+            ' FROM {table} WHERE "organizationId" = %s{bound}'
+        ).format(cols=column_list(table), table=_table(table), bound=bound),
+        params,
+    ).fetchone()
     return TableState(row[0], str(row[1]))
 
 
@@ -87,8 +93,12 @@ def org_states(conn: psycopg.Connection, org_id: str) -> dict[str, TableState]:
 def other_organizations(conn: psycopg.Connection, org_id: str) -> list[str]:
     found = set()
     for table in TABLES:
-        rows = conn.execute(sql.SQL('SELECT DISTINCT "organizationId" FROM {} WHERE "organizationId" <> %s LIMIT 5')
-                            .format(_table(table)), (org_id,)).fetchall()
+        rows = conn.execute(
+            sql.SQL('SELECT DISTINCT "organizationId" FROM {} WHERE "organizationId" <> %s LIMIT 5').format(
+                _table(table)
+            ),
+            (org_id,),
+        ).fetchall()
         found.update(r[0] for r in rows)
     return sorted(found)
 
@@ -100,10 +110,13 @@ def delete_org_rows(conn: psycopg.Connection, org_id: str, tables=TABLES, batch:
         while True:
             with conn.transaction():
                 skip_giving_stats(conn)
-                n = conn.execute(sql.SQL(
-                    'DELETE FROM {t} WHERE "organizationId" = %s AND id IN '
-                    '(SELECT id FROM {t} WHERE "organizationId" = %s ORDER BY id LIMIT %s)').format(t=_table(table)),
-                    (org_id, org_id, batch)).rowcount
+                n = conn.execute(
+                    sql.SQL(
+                        'DELETE FROM {t} WHERE "organizationId" = %s AND id IN '
+                        '(SELECT id FROM {t} WHERE "organizationId" = %s ORDER BY id LIMIT %s)'
+                    ).format(t=_table(table)),
+                    (org_id, org_id, batch),
+                ).rowcount
             deleted += n
             if n < batch:
                 break
@@ -112,37 +125,54 @@ def delete_org_rows(conn: psycopg.Connection, org_id: str, tables=TABLES, batch:
 
 def _resume_point(src, dst, table: str, org_id: str) -> tuple[str | None, bool]:
     """(last id already copied, whether the target holds exactly the source's rows up to it)."""
-    last = dst.execute(sql.SQL('SELECT max(id) FROM {} WHERE "organizationId" = %s').format(_table(table)),
-                       (org_id,)).fetchone()[0]
+    last = dst.execute(
+        sql.SQL('SELECT max(id) FROM {} WHERE "organizationId" = %s').format(_table(table)), (org_id,)
+    ).fetchone()[0]
     if last is None:
         return None, True
     return last, table_state(src, table, org_id, last) == table_state(dst, table, org_id, last)
 
 
-def copy_table(src, dst, table: str, org_id: str, last: str | None, batch: int,
-               progress: Callable[[str, int], None]) -> int:
+def copy_table(
+    src, dst, table: str, org_id: str, last: str | None, batch: int, progress: Callable[[str, int], None]
+) -> int:
     """Copy the rows after last (the target's last id, None for an empty target), a committed batch at a time."""
     copied = 0
     cols, name = column_list(table), _table(table)
     while True:
         after = sql.SQL("AND id > %s") if last is not None else sql.SQL("")
         params = (org_id, last) if last is not None else (org_id,)
-        upper = src.execute(sql.SQL('SELECT id FROM {t} WHERE "organizationId" = %s {after} ORDER BY id OFFSET %s LIMIT 1')
-                            .format(t=name, after=after), (*params, batch - 1)).fetchone()
+        upper = src.execute(
+            sql.SQL('SELECT id FROM {t} WHERE "organizationId" = %s {after} ORDER BY id OFFSET %s LIMIT 1').format(
+                t=name, after=after
+            ),
+            (*params, batch - 1),
+        ).fetchone()
         until = sql.SQL("AND id <= %s") if upper else sql.SQL("")
         bounds = (*params, upper[0]) if upper else params
         with dst.transaction():
             # Donor rows arrive with their stats: the Donation triggers must not count gifts twice.
             skip_giving_stats(dst)
-            with src.cursor().copy(sql.SQL('COPY (SELECT {cols} FROM {t} WHERE "organizationId" = %s {after} {until} '
-                                           'ORDER BY id) TO STDOUT (FORMAT BINARY)')
-                                   .format(cols=cols, t=name, after=after, until=until), bounds) as out, \
-                    dst.cursor().copy(sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT BINARY)")
-                                      .format(t=name, cols=cols)) as into:
+            with (
+                src.cursor().copy(
+                    sql.SQL(
+                        'COPY (SELECT {cols} FROM {t} WHERE "organizationId" = %s {after} {until} '
+                        "ORDER BY id) TO STDOUT (FORMAT BINARY)"
+                    ).format(cols=cols, t=name, after=after, until=until),
+                    bounds,
+                ) as out,
+                dst.cursor().copy(
+                    sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT BINARY)").format(t=name, cols=cols)
+                ) as into,
+            ):
                 for block in out:
                     into.write(block)
-            n = dst.execute(sql.SQL('SELECT count(*) FROM {t} WHERE "organizationId" = %s {after} {until}')
-                            .format(t=name, after=after, until=until), bounds).fetchone()[0]
+            n = dst.execute(
+                sql.SQL('SELECT count(*) FROM {t} WHERE "organizationId" = %s {after} {until}').format(
+                    t=name, after=after, until=until
+                ),
+                bounds,
+            ).fetchone()[0]
         src.rollback()  # end the source's read transaction between batches
         copied += n
         progress(table, n)
@@ -151,8 +181,14 @@ def copy_table(src, dst, table: str, org_id: str, last: str | None, batch: int,
         last = upper[0]
 
 
-def transfer(source: WritableDatabase, target: WritableDatabase, org_id: str, *, batch: int = DEFAULT_BATCH,
-             progress: Callable[[str, int], None] = lambda table, n: None) -> TransferReport:
+def transfer(
+    source: WritableDatabase,
+    target: WritableDatabase,
+    org_id: str,
+    *,
+    batch: int = DEFAULT_BATCH,
+    progress: Callable[[str, int], None] = lambda table, n: None,
+) -> TransferReport:
     """Copy and verify; raises TransferError when the copies differ (nothing is switched then)."""
     report = TransferReport()
     with source.connect() as src, target.connect() as dst:
@@ -170,14 +206,19 @@ def transfer(source: WritableDatabase, target: WritableDatabase, org_id: str, *,
             expected, got = table_state(src, table, org_id), table_state(dst, table, org_id)
             if expected != got:
                 raise TransferError(
-                    f'{table}: {got.count} rows in {target.label} but {expected.count} in {source.label}'
+                    f"{table}: {got.count} rows in {target.label} but {expected.count} in {source.label}"
                     + (" (checksums differ)" if expected.count == got.count else "")
-                    + "; was the organization written to during the move? Run the move again to finish it.")
+                    + "; was the organization written to during the move? Run the move again to finish it."
+                )
             report.verified[table] = expected
     return report
 
 
 def source_counts(endpoint: WritableDatabase, org_id: str) -> dict[str, int]:
     with endpoint.connect() as conn:
-        return {table: conn.execute(sql.SQL('SELECT count(*) FROM {} WHERE "organizationId" = %s')
-                                    .format(_table(table)), (org_id,)).fetchone()[0] for table in TABLES}
+        return {
+            table: conn.execute(
+                sql.SQL('SELECT count(*) FROM {} WHERE "organizationId" = %s').format(_table(table)), (org_id,)
+            ).fetchone()[0]
+            for table in TABLES
+        }

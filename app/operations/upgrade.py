@@ -5,6 +5,7 @@ Each upgrade runs in its own process (Alembic's context is process-global), so s
 databases can be upgraded at once; the URL travels in the child's environment, never on
 its command line.
 """
+
 import os
 import subprocess
 import sys
@@ -29,8 +30,14 @@ def upgrade_database(url: URL) -> UpgradeResult:
     env = {**os.environ, "DATABASE_URL": render(url), "APP_ENV": os.environ.get("APP_ENV", "production")}
     env.setdefault("SECRET_KEY", "x" * 48)  # the child only migrates; it serves nothing
     try:
-        done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=UPGRADE_TIMEOUT)
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=UPGRADE_TIMEOUT,
+        )
     except subprocess.TimeoutExpired:
         return UpgradeResult(False, f"the upgrade did not finish within {UPGRADE_TIMEOUT} s")
     if done.returncode == 0:

@@ -5,9 +5,13 @@ from wtforms.validators import Length, Optional
 
 class DatabaseUrlForm(FlaskForm):
     database_url = StringField(
-        "New database URL", validators=[Optional(), Length(max=2048)],
-        render_kw={"autocomplete": "off", "spellcheck": "false",
-                   "placeholder": "postgresql://user:password@host:5432/org_db"},
+        "New database URL",
+        validators=[Optional(), Length(max=2048)],
+        render_kw={
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "placeholder": "postgresql://user:password@host:5432/org_db",
+        },
     )
     force = BooleanField("Save even though the test failed")
     test = SubmitField("Test connection")

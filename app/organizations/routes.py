@@ -2,12 +2,17 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
+from app.like import ESCAPE, contains_pattern
 from app.models import AuditEvent, Donation, Donor, Organization
 from app.organizations import bp
 from app.organizations.forms import ClearForm, DatabaseUrlForm
-from app.like import ESCAPE, contains_pattern
-from app.organizations.service import (ChangeRefused, clear_database_url, save_database_url, test_connection,
-                                       visible_organizations)
+from app.organizations.service import (
+    ChangeRefused,
+    clear_database_url,
+    save_database_url,
+    test_connection,
+    visible_organizations,
+)
 from app.security import connectivity_test_limit, require_owner
 from app.tenancy.counts import count_or_estimate
 from app.tenancy.hooks import serves_organizations
@@ -24,15 +29,21 @@ OPERATION_ACTIONS = ("tenants.move", "tenants.migrate", "tenants.backup")
 def latest_events(org_ids: list[str], actions: tuple[str, ...], per_action: bool = False) -> list[AuditEvent]:
     """The newest event of each organization among actions (or of each action, with per_action)."""
     group = (AuditEvent.organization_id, AuditEvent.action) if per_action else (AuditEvent.organization_id,)
-    latest = (select(func.max(AuditEvent.id)).where(AuditEvent.organization_id.in_(org_ids),
-                                                     AuditEvent.action.in_(actions)).group_by(*group))
+    latest = (
+        select(func.max(AuditEvent.id))
+        .where(AuditEvent.organization_id.in_(org_ids), AuditEvent.action.in_(actions))
+        .group_by(*group)
+    )
     return db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(latest))).all()
 
 
 def latest_checks(org_ids: list[str]) -> dict[str, AuditEvent]:
     """The last test, save or clear of each organization (a clear ends what a test said)."""
-    return {event.organization_id: event for event in latest_events(org_ids, CHECK_ACTIONS)
-            if event.action != "database.clear"}
+    return {
+        event.organization_id: event
+        for event in latest_events(org_ids, CHECK_ACTIONS)
+        if event.action != "database.clear"
+    }
 
 
 @bp.get("/")
@@ -51,9 +62,14 @@ def index():
     organizations = rows[:PAGE_SIZE]
     state = tenancy()
     return render_template(
-        "organizations/index.html", organizations=organizations, q=q, page=page,
-        has_next=len(rows) > PAGE_SIZE, targets={org.id: state.describe(org) for org in organizations},
-        checks=latest_checks([org.id for org in organizations]), tenancy=state,
+        "organizations/index.html",
+        organizations=organizations,
+        q=q,
+        page=page,
+        has_next=len(rows) > PAGE_SIZE,
+        targets={org.id: state.describe(org) for org in organizations},
+        checks=latest_checks([org.id for org in organizations]),
+        tenancy=state,
     )
 
 
@@ -65,16 +81,28 @@ def render_detail(form=None, probe=None, status=200):
         session, route = state.open_session(org)
         g.tenant_route = route
         with session:
-            counts = {name: count_or_estimate(session, scoped_select(session, model))
-                      for name, model in (("donors", Donor), ("donations", Donation))}
+            counts = {
+                name: count_or_estimate(session, scoped_select(session, model))
+                for name, model in (("donors", Donor), ("donations", Donation))
+            }
     except TenantUnavailable as exc:
         problem = exc
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.organization_id == org.id)
-                                .order_by(AuditEvent.id.desc()).limit(20)).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.organization_id == org.id).order_by(AuditEvent.id.desc()).limit(20)
+    ).all()
     return render_template(
-        "organizations/detail.html", org=org, target=state.describe(org), active=state.uses_dedicated(org),
-        counts=counts, problem=problem, events=events, form=form or DatabaseUrlForm(), probe=probe,
-        clear_form=ClearForm(), check=latest_checks([org.id]).get(org.id), tenancy=state,
+        "organizations/detail.html",
+        org=org,
+        target=state.describe(org),
+        active=state.uses_dedicated(org),
+        counts=counts,
+        problem=problem,
+        events=events,
+        form=form or DatabaseUrlForm(),
+        probe=probe,
+        clear_form=ClearForm(),
+        check=latest_checks([org.id]).get(org.id),
+        tenancy=state,
         operations={e.action: e for e in latest_events([org.id], OPERATION_ACTIONS, per_action=True)},
     ), status
 
@@ -112,8 +140,12 @@ def save():
         probe = save_database_url(g.org, form.database_url.data, force=form.force.data)
     except ChangeRefused as refused:
         return render_detail(probe=refused.probe, status=422)
-    flash(f"Saved. {g.org.name} now uses {tenancy().describe(g.org).masked}." if probe.ok else
-          f"Saved although the test failed ({probe.code}).", "success" if probe.ok else "warning")
+    flash(
+        f"Saved. {g.org.name} now uses {tenancy().describe(g.org).masked}."
+        if probe.ok
+        else f"Saved although the test failed ({probe.code}).",
+        "success" if probe.ok else "warning",
+    )
     return redirect(url_for("organizations.detail"))
 
 

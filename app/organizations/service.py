@@ -2,6 +2,7 @@
 
 Every change and every test writes an audit event with masked targets only.
 """
+
 from flask_login import current_user
 from sqlalchemy import Select, select
 from sqlalchemy.engine import URL
@@ -45,8 +46,13 @@ def candidate_url(org: Organization, text: str) -> URL:
     """Parse the edited URL; a blank password keeps the stored one for the same user and host."""
     url = parse_database_url(text, allow_sqlite=tenancy().config["ALLOW_SQLITE_TENANTS"])
     stored = _stored_url(org)
-    if (not url.password and stored is not None and stored.password and url.username == stored.username
-            and (url.host or "").lower() == (stored.host or "").lower()):
+    if (
+        not url.password
+        and stored is not None
+        and stored.password
+        and url.username == stored.username
+        and (url.host or "").lower() == (stored.host or "").lower()
+    ):
         url = url.set(password=stored.password)
     return url
 
@@ -81,7 +87,9 @@ def save_database_url(org: Organization, text: str, *, force: bool = False) -> P
         outcome = tenancy().probe(url)
     forced = force and current_user.is_owner and outcome.code not in NOT_FORCEABLE
     if not outcome.ok and not forced:
-        audit.record("database.save", org_id=org.id, outcome=outcome.code, detail=f"refused: {old} -> {_target(outcome)}")
+        audit.record(
+            "database.save", org_id=org.id, outcome=outcome.code, detail=f"refused: {old} -> {_target(outcome)}"
+        )
         raise ChangeRefused(outcome)
     org.database_url = seal(render(url), tenancy().fernet)
     db.session.commit()

@@ -9,8 +9,17 @@ from app.tenancy.schema import read_revision, status_for
 from app.tenancy.service import tenancy
 
 SHOWN_SETTINGS = (
-    "ENABLE_MULTI_DATABASE", "TENANT_DB_REQUIRE_SSL", "TENANT_DB_ALLOWED_HOSTS", "TENANT_DB_DENIED_NETWORKS", "TENANT_FALLBACK", "TENANT_RETRY_AFTER", "TENANT_ENGINE_CACHE_SIZE",
-    "TENANT_POOL_SIZE", "TENANT_MAX_OVERFLOW", "TENANT_CONNECT_TIMEOUT", "TENANT_STATEMENT_TIMEOUT",
+    "ENABLE_MULTI_DATABASE",
+    "TENANT_DB_REQUIRE_SSL",
+    "TENANT_DB_ALLOWED_HOSTS",
+    "TENANT_DB_DENIED_NETWORKS",
+    "TENANT_FALLBACK",
+    "TENANT_RETRY_AFTER",
+    "TENANT_ENGINE_CACHE_SIZE",
+    "TENANT_POOL_SIZE",
+    "TENANT_MAX_OVERFLOW",
+    "TENANT_CONNECT_TIMEOUT",
+    "TENANT_STATEMENT_TIMEOUT",
     "ALLOW_SQLITE_TENANTS",
 )
 
@@ -57,6 +66,9 @@ def system():
     settings = {name: current_app.config[name] for name in SHOWN_SETTINGS}
     settings["TENANT_URL_ENCRYPTION_KEY"] = "set" if state.fernet else "not set"
     return render_template(
-        "system/system.html", engines=engines, settings=settings,
-        counters=registry.counters, bound=registry.connection_bound,
+        "system/system.html",
+        engines=engines,
+        settings=settings,
+        counters=registry.counters,
+        bound=registry.connection_bound,
     )

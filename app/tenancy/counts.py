@@ -3,6 +3,7 @@
 A COUNT(*) over a million rows on every page is what makes admin consoles slow; the
 planner already knows roughly how many rows a scoped query returns.
 """
+
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,8 +66,9 @@ def explain(stmt: Select) -> Explain:
     return Explain(stmt)
 
 
-def count_or_estimate(session: TenantSession, stmt: Select, params: dict | None = None,
-                      limit: int = EXACT_LIMIT, guess: int | None = None) -> Count:
+def count_or_estimate(
+    session: TenantSession, stmt: Select, params: dict | None = None, limit: int = EXACT_LIMIT, guess: int | None = None
+) -> Count:
     """stmt must already be scoped to one organization (scoped_select, or scoped). guess is
     the planner's estimate when the caller already asked for it."""
     if guess is None:

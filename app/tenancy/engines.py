@@ -3,6 +3,7 @@
 The connections a process can hold to tenant databases are bounded by
 capacity x (pool_size + max_overflow), however many organizations there are.
 """
+
 import threading
 import time
 from collections import OrderedDict
@@ -55,8 +56,16 @@ class Counters:
 
 
 class EngineRegistry:
-    def __init__(self, *, capacity: int, pool_size: int, max_overflow: int,
-                 connect_timeout: int, statement_timeout: float, policy: TargetPolicy | None = None):
+    def __init__(
+        self,
+        *,
+        capacity: int,
+        pool_size: int,
+        max_overflow: int,
+        connect_timeout: int,
+        statement_timeout: float,
+        policy: TargetPolicy | None = None,
+    ):
         self.policy = policy
         self.capacity = max(1, capacity)
         self.pool_size, self.max_overflow = pool_size, max_overflow
@@ -134,8 +143,11 @@ class EngineRegistry:
 
     def create_engine(self, url: URL) -> Engine:
         engine = make_read_only_engine(
-            url, pool_size=self.pool_size, max_overflow=self.max_overflow,
-            connect_timeout=self.connect_timeout, statement_timeout=self.statement_timeout,
+            url,
+            pool_size=self.pool_size,
+            max_overflow=self.max_overflow,
+            connect_timeout=self.connect_timeout,
+            statement_timeout=self.statement_timeout,
         )
         if self.policy is not None:
             policy = self.policy
@@ -151,8 +163,9 @@ class EngineRegistry:
         return engine
 
 
-def make_read_only_engine(url: URL, *, pool_size: int, max_overflow: int,
-                          connect_timeout: int, statement_timeout: float) -> Engine:
+def make_read_only_engine(
+    url: URL, *, pool_size: int, max_overflow: int, connect_timeout: int, statement_timeout: float
+) -> Engine:
     """An engine whose every connection is read-only at the database and time-bounded."""
     if url.get_backend_name() == "sqlite":
         engine = ping_when_idle(create_engine(url, pool_size=pool_size, max_overflow=max_overflow))
@@ -166,15 +179,17 @@ def make_read_only_engine(url: URL, *, pool_size: int, max_overflow: int,
     connect_args = {"connect_timeout": connect_timeout, "options": options}
     if "application_name" not in url.query:
         connect_args["application_name"] = APPLICATION_NAME
-    return ping_when_idle(create_engine(
-        url,
-        # Pages only read: each statement on its own, with no BEGIN and ROLLBACK round trips
-        # around them. The CSV export asks for one snapshot (app/donors/export.py).
-        isolation_level="AUTOCOMMIT",
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_recycle=1800,
-        # A full pool waits no longer than a connect would: the request then fails fast.
-        pool_timeout=connect_timeout,
-        connect_args=connect_args,
-    ))
+    return ping_when_idle(
+        create_engine(
+            url,
+            # Pages only read: each statement on its own, with no BEGIN and ROLLBACK round trips
+            # around them. The CSV export asks for one snapshot (app/donors/export.py).
+            isolation_level="AUTOCOMMIT",
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_recycle=1800,
+            # A full pool waits no longer than a connect would: the request then fails fast.
+            pool_timeout=connect_timeout,
+            connect_args=connect_args,
+        )
+    )

@@ -6,6 +6,7 @@ A blueprint says itself what it needs; nothing here knows blueprint names:
   reads_tenant_data(bp)     the same, read-only, and g.tenant_session: a read-only
                             TenantSession on the organization's database (fallback policy applied).
 """
+
 from flask import Blueprint, Flask, abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,8 +58,9 @@ def use_tenant() -> None:
         return
     g.tenant_session, g.tenant_route = tenancy().open_session(org)
     # The guide's "log every database access": who read which organization, where, when.
-    audit.record_read("tenant.read", org_id=org.id, outcome=g.tenant_route.mode,
-                      detail=f"{g.tenant_route.target}: {request.path}")
+    audit.record_read(
+        "tenant.read", org_id=org.id, outcome=g.tenant_route.mode, detail=f"{g.tenant_route.target}: {request.path}"
+    )
 
 
 def add_organization_id(endpoint, values) -> None:

@@ -3,6 +3,7 @@
 Never raw driver text, never the password: each code has its own message and a hint at
 the field that is most likely wrong.
 """
+
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -22,14 +23,20 @@ MESSAGES = {
     "forbidden_target": ("That target is not allowed.", "Point the organization at its own database."),
     "dns_failure": ("The host name could not be resolved.", "Check the host part of the URL."),
     "refused": ("The server refused the connection: nothing is listening there.", "Check the host and the port."),
-    "timeout": ("The server did not answer in time.",
-                "Check the host and port, and that a firewall lets the console reach the database."),
-    "ssl_failed": ("The encrypted (TLS) connection could not be set up.",
-                   "Check sslmode, and that the server supports TLS."),
+    "timeout": (
+        "The server did not answer in time.",
+        "Check the host and port, and that a firewall lets the console reach the database.",
+    ),
+    "ssl_failed": (
+        "The encrypted (TLS) connection could not be set up.",
+        "Check sslmode, and that the server supports TLS.",
+    ),
     "auth_failed": ("The server rejected the user name or password.", "Check the user and the password."),
     "database_missing": ("The server has no database by that name.", "Check the database name after the last /."),
-    "permission_denied": ("The user is not allowed to connect to or read this database.",
-                          "Grant the user CONNECT on the database and SELECT on its tables."),
+    "permission_denied": (
+        "The user is not allowed to connect to or read this database.",
+        "Grant the user CONNECT on the database and SELECT on its tables.",
+    ),
     "unknown": ("The connection failed for an unexpected reason.", "Check the database server's log."),
 }
 
@@ -49,20 +56,33 @@ class ProbeResult:
         return self.code == "ok"
 
     def as_json(self) -> dict:
-        return {"ok": self.ok, "code": self.code, "message": self.message, "latencyMs": self.latency_ms,
-                "serverVersion": self.server_version, "schemaRevision": self.schema_revision}
+        return {
+            "ok": self.ok,
+            "code": self.code,
+            "message": self.message,
+            "latencyMs": self.latency_ms,
+            "serverVersion": self.server_version,
+            "schemaRevision": self.schema_revision,
+        }
 
 
 def result(code: str, message: str | None = None, hint: str | None = None, **extra) -> ProbeResult:
     default_message, default_hint = MESSAGES.get(code, MESSAGES["unknown"])
-    return ProbeResult(code=code, message=message or default_message, hint=hint if hint is not None else default_hint,
-                       **extra)
+    return ProbeResult(
+        code=code, message=message or default_message, hint=hint if hint is not None else default_hint, **extra
+    )
 
 
 def classify(exc: Exception) -> str:
     """SQLSTATE first, then the message: connection failures often carry no SQLSTATE."""
-    by_state = {"28P01": "auth_failed", "28000": "auth_failed", "3D000": "database_missing",
-                "42P01": "schema_missing", "42501": "permission_denied", "57014": "timeout"}
+    by_state = {
+        "28P01": "auth_failed",
+        "28000": "auth_failed",
+        "3D000": "database_missing",
+        "42P01": "schema_missing",
+        "42501": "permission_denied",
+        "57014": "timeout",
+    }
     state = getattr(exc, "sqlstate", None)
     if state in by_state:
         return by_state[state]
@@ -70,12 +90,19 @@ def classify(exc: Exception) -> str:
     if 'role "' in text and "does not exist" in text:
         return "auth_failed"
     for needle, code in (
-        ("timeout expired", "timeout"), ("timed out", "timeout"), ("connection refused", "refused"),
-        ("could not translate host name", "dns_failure"), ("name or service not known", "dns_failure"),
-        ("password authentication failed", "auth_failed"), ("no password supplied", "auth_failed"),
-        ("authentication failed", "auth_failed"), ("pg_hba.conf", "auth_failed"),
-        ("ssl", "ssl_failed"), ("does not exist", "database_missing"),
-        ("unable to open database file", "database_missing"), ("permission denied", "permission_denied"),
+        ("timeout expired", "timeout"),
+        ("timed out", "timeout"),
+        ("connection refused", "refused"),
+        ("could not translate host name", "dns_failure"),
+        ("name or service not known", "dns_failure"),
+        ("password authentication failed", "auth_failed"),
+        ("no password supplied", "auth_failed"),
+        ("authentication failed", "auth_failed"),
+        ("pg_hba.conf", "auth_failed"),
+        ("ssl", "ssl_failed"),
+        ("does not exist", "database_missing"),
+        ("unable to open database file", "database_missing"),
+        ("permission denied", "permission_denied"),
     ):
         if needle in text:
             return code
@@ -117,9 +144,12 @@ def _ms(started: float) -> float:
 
 def _read_postgres(url: URL, addresses: list[str], connect_timeout: int, extras: dict) -> tuple[str, str | None]:
     params = connect_params(
-        url, connect_timeout=connect_timeout, application_name="tenant-console-probe",
+        url,
+        connect_timeout=connect_timeout,
+        application_name="tenant-console-probe",
         options=f"-c statement_timeout={PROBE_STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on",
-        hostaddr=addresses[0] if addresses else None, **extras,
+        hostaddr=addresses[0] if addresses else None,
+        **extras,
     )
     with psycopg.connect(**params, autocommit=True) as conn:
         version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]
@@ -129,4 +159,3 @@ def _read_postgres(url: URL, addresses: list[str], connect_timeout: int, extras:
 def _read_sqlite(url: URL) -> tuple[str, str | None]:
     with sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, timeout=2) as conn:
         return "SQLite " + sqlite3.sqlite_version, read_revision(conn)
-

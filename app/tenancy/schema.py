@@ -1,4 +1,5 @@
 """Is a database at the code's Alembic head? The guide's "Schema mismatch", made precise."""
+
 import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +30,7 @@ class SchemaStatus:
             "schema_missing": "The database has no schema: its migrations were never run.",
             "schema_behind": f"The database is at revision {self.revision}, behind head {self.head}.",
             "schema_ahead": f"The database is at revision {self.revision}, which this console does not know "
-                            "(a newer version of the console migrated it).",
+            "(a newer version of the console migrated it).",
         }[self.code]
 
     @property
@@ -63,8 +64,11 @@ def read_revision(conn) -> str | None:
         run, sqlite = conn.exec_driver_sql, conn.dialect.name == "sqlite"
     else:
         run, sqlite = conn.execute, isinstance(conn, sqlite3.Connection)
-    exists = ("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'" if sqlite
-              else "SELECT to_regclass('alembic_version') IS NOT NULL")
+    exists = (
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        if sqlite
+        else "SELECT to_regclass('alembic_version') IS NOT NULL"
+    )
     if not run(exists).fetchone()[0]:
         return None
     row = run("SELECT version_num FROM alembic_version").fetchone()

@@ -8,6 +8,7 @@ session's connection without the ORM session's per-statement work and always bin
 session's organization. Any ORM entity query (session.get, select(Model)) is filtered by
 the session itself as well (SQLAlchemy's with_loader_criteria), as a second guard.
 """
+
 from functools import cached_property
 
 import psycopg
@@ -52,13 +53,18 @@ class TenantSession(Session):
         if connection.dialect.driver != "psycopg":
             return [list(self.rows(stmt, params)) for stmt, params in queries]
         driver = connection.connection.driver_connection
-        sent = [(_compiled(stmt, connection.dialect), {**params, "org_id": self.organization_id})
-                for stmt, params in queries]
+        sent = [
+            (_compiled(stmt, connection.dialect), {**params, "org_id": self.organization_id})
+            for stmt, params in queries
+        ]
         try:
             with driver.pipeline():
-                cursors = [driver.cursor(row_factory=namedtuple_row).execute(compiled.string,
-                                                                             compiled.construct_params(params))
-                           for compiled, params in sent]
+                cursors = [
+                    driver.cursor(row_factory=namedtuple_row).execute(
+                        compiled.string, compiled.construct_params(params)
+                    )
+                    for compiled, params in sent
+                ]
             return [cursor.fetchall() for cursor in cursors]
         except psycopg.Error as exc:
             # What Connection.execute does for a driver error: the SQLAlchemy exception the
@@ -66,8 +72,9 @@ class TenantSession(Session):
             broken = connection.dialect.is_disconnect(exc, driver, None)
             if broken:
                 connection.invalidate()
-            raise DBAPIError.instance(sent[0][0].string, None, exc, psycopg.Error, connection_invalidated=broken,
-                                      dialect=connection.dialect) from None
+            raise DBAPIError.instance(
+                sent[0][0].string, None, exc, psycopg.Error, connection_invalidated=broken, dialect=connection.dialect
+            ) from None
 
 
 @event.listens_for(TenantSession, "do_orm_execute")

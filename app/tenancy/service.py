@@ -5,6 +5,7 @@ policy and the encryption keys. open_session() gives a read-only TenantSession o
 organization's dedicated database, or on the main one, applying the fallback policy; the
 Flask hooks that call it per request live in hooks.py.
 """
+
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g
@@ -14,13 +15,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from app import audit
 from app.models import Organization
 from app.tenancy.engines import EngineEntry, EngineRegistry, make_read_only_engine
-from app.tenancy.schema import check_schema
-from app.tenancy.targets import DnsFailure, TargetPolicy
-from app.tenancy.scoping import TenantSession
 from app.tenancy.probe import MESSAGES as CODE_MESSAGES
 from app.tenancy.probe import ProbeResult, classify, probe
-from app.tenancy.urls import (InvalidDatabaseUrl, fernet_for, mask, parse_database_url, resolve_stored,
-                              storage_kind)
+from app.tenancy.schema import check_schema
+from app.tenancy.scoping import TenantSession
+from app.tenancy.targets import DnsFailure, TargetPolicy
+from app.tenancy.urls import InvalidDatabaseUrl, fernet_for, mask, parse_database_url, resolve_stored, storage_kind
 
 
 class TenantUnavailable(Exception):
@@ -55,14 +55,20 @@ class Tenancy:
         self.fernet = fernet_for(cfg["TENANT_URL_ENCRYPTION_KEY"])
         self.main_url = make_url(cfg["SQLALCHEMY_DATABASE_URI"])
         self.policy = TargetPolicy(
-            main_url=self.main_url, allowed_hosts=cfg["TENANT_DB_ALLOWED_HOSTS"],
-            denied_networks=cfg["TENANT_DB_DENIED_NETWORKS"], dns_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
-            require_ssl=cfg["TENANT_DB_REQUIRE_SSL"], sslrootcert=cfg["TENANT_DB_SSLROOTCERT"],
+            main_url=self.main_url,
+            allowed_hosts=cfg["TENANT_DB_ALLOWED_HOSTS"],
+            denied_networks=cfg["TENANT_DB_DENIED_NETWORKS"],
+            dns_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
+            require_ssl=cfg["TENANT_DB_REQUIRE_SSL"],
+            sslrootcert=cfg["TENANT_DB_SSLROOTCERT"],
         )
         self.registry = EngineRegistry(
-            capacity=cfg["TENANT_ENGINE_CACHE_SIZE"], pool_size=cfg["TENANT_POOL_SIZE"],
-            max_overflow=cfg["TENANT_MAX_OVERFLOW"], connect_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
-            statement_timeout=cfg["TENANT_STATEMENT_TIMEOUT"], policy=self.policy,
+            capacity=cfg["TENANT_ENGINE_CACHE_SIZE"],
+            pool_size=cfg["TENANT_POOL_SIZE"],
+            max_overflow=cfg["TENANT_MAX_OVERFLOW"],
+            connect_timeout=cfg["TENANT_CONNECT_TIMEOUT"],
+            statement_timeout=cfg["TENANT_STATEMENT_TIMEOUT"],
+            policy=self.policy,
         )
         self._shared_engine = None
 
@@ -71,7 +77,8 @@ class Tenancy:
         # Created on first use: the main database may not be migrated when the app starts.
         if self._shared_engine is None:
             self._shared_engine = make_read_only_engine(
-                self.main_url, pool_size=self.config["TENANT_POOL_SIZE"],
+                self.main_url,
+                pool_size=self.config["TENANT_POOL_SIZE"],
                 max_overflow=self.config["TENANT_MAX_OVERFLOW"],
                 connect_timeout=self.config["TENANT_CONNECT_TIMEOUT"],
                 statement_timeout=self.config["TENANT_STATEMENT_TIMEOUT"],
@@ -129,8 +136,9 @@ class Tenancy:
             raise TenantUnavailable(exc.code, str(exc), "Correct the organization's database URL.") from None
         entry = self.registry.get(url, org.id)
         if entry.failing():
-            raise TenantUnavailable(entry.last_error_code, entry.last_error,
-                                    "The console will try this database again shortly.")
+            raise TenantUnavailable(
+                entry.last_error_code, entry.last_error, "The console will try this database again shortly."
+            )
         try:
             with entry.engine.connect() as connection:
                 if not entry.schema_ok:
@@ -147,7 +155,8 @@ class Tenancy:
             raise problem from None
         except (DBAPIError, SQLAlchemyError) as exc:
             problem = TenantUnavailable(
-                "unreachable", f"The dedicated database {entry.masked} could not be reached: {_reason(exc)}.",
+                "unreachable",
+                f"The dedicated database {entry.masked} could not be reached: {_reason(exc)}.",
                 "Check that the database server is running and reachable from the console.",
             )
             self._remember(org, entry, problem)
@@ -158,16 +167,20 @@ class Tenancy:
     def _remember(self, org: Organization, entry: EngineEntry, problem: TenantUnavailable) -> None:
         if entry.mark_failed(problem.code, problem.message, self.config["TENANT_RETRY_AFTER"]):
             # Once per failure window, not once per request.
-            audit.record("tenant.unavailable", org_id=org.id, outcome=problem.code,
-                         detail=f"{entry.masked}: {problem.message}")
+            audit.record(
+                "tenant.unavailable", org_id=org.id, outcome=problem.code, detail=f"{entry.masked}: {problem.message}"
+            )
 
 
 def failed_mid_request(exc: Exception) -> None:
     """The dedicated database broke during this request: later requests fall back at once."""
     route = g.get("tenant_route")
     if route is not None and route.entry is not None:
-        route.entry.mark_failed("unreachable", f"The dedicated database {route.entry.masked} stopped answering: "
-                                f"{_reason(exc)}.", tenancy().config["TENANT_RETRY_AFTER"])
+        route.entry.mark_failed(
+            "unreachable",
+            f"The dedicated database {route.entry.masked} stopped answering: {_reason(exc)}.",
+            tenancy().config["TENANT_RETRY_AFTER"],
+        )
 
 
 def _reason(exc: Exception) -> str:

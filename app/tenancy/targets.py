@@ -6,6 +6,7 @@ operator restrict further. Host names are resolved here, with a deadline, and th
 connection is then made to the address that was checked (so DNS cannot change the answer
 between the check and the connect).
 """
+
 import ipaddress
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -52,8 +53,16 @@ def resolve(host: str, port: int, timeout: float) -> list[str]:
 
 
 class TargetPolicy:
-    def __init__(self, *, main_url: URL, allowed_hosts: str = "", denied_networks: str = "", dns_timeout: float = 5,
-                 require_ssl: bool = False, sslrootcert: str = ""):
+    def __init__(
+        self,
+        *,
+        main_url: URL,
+        allowed_hosts: str = "",
+        denied_networks: str = "",
+        dns_timeout: float = 5,
+        require_ssl: bool = False,
+        sslrootcert: str = "",
+    ):
         self.main_url = main_url
         self.require_ssl, self.sslrootcert = require_ssl, sslrootcert
         self.allowed_hosts = parse_hosts(allowed_hosts)
@@ -68,7 +77,9 @@ class TargetPolicy:
                 raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
             return []
         if self.require_ssl and url.query.get("sslmode") not in SECURE_SSL_MODES:
-            raise ForbiddenTarget("TENANT_DB_REQUIRE_SSL is on: the URL needs ?sslmode=require, verify-ca or verify-full.")
+            raise ForbiddenTarget(
+                "TENANT_DB_REQUIRE_SSL is on: the URL needs ?sslmode=require, verify-ca or verify-full."
+            )
         host = (url.host or "").lower()
         if self.allowed_hosts and not any(_host_matches(host, allowed) for allowed in self.allowed_hosts):
             raise ForbiddenTarget(f"The host {host} is not in TENANT_DB_ALLOWED_HOSTS.")

@@ -3,6 +3,7 @@
 Nothing here connects. parse_database_url() turns user text into a SQLAlchemy URL or
 raises InvalidDatabaseUrl with a reason that never repeats the password.
 """
+
 import ipaddress
 import os
 import re
@@ -14,7 +15,9 @@ from sqlalchemy.engine import URL, make_url
 ALLOWED_QUERY_KEYS = {"sslmode", "application_name"}
 SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 MAX_URL_LENGTH = 2048
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 ENCRYPTED_PREFIX = "enc:v1:"
 ENV_PREFIX = "env:"
@@ -135,12 +138,15 @@ def mask(url: URL | str | None) -> str:
 
 def same_database(a: URL, b: URL) -> bool:
     """Same server and database, whatever the credentials."""
+
     def key(u: URL):
         return (u.get_backend_name(), (u.host or "").lower(), u.port or 5432, u.database)
+
     return key(a) == key(b)
 
 
 # -- stored forms --------------------------------------------------------------------
+
 
 def storage_kind(stored: str | None) -> str:
     if stored is None:
@@ -164,7 +170,7 @@ def resolve_stored(stored: str, fernet: MultiFernet | None) -> str:
     """The URL text behind a stored "databaseUrl" value (plain, env:NAME or enc:v1:...)."""
     kind = storage_kind(stored)
     if kind == "env":
-        name = stored[len(ENV_PREFIX):]
+        name = stored[len(ENV_PREFIX) :]
         if not _ENV_NAME.match(name):
             raise UnresolvableUrl("env: must be followed by an environment variable name.")
         value = os.environ.get(name)
@@ -175,7 +181,7 @@ def resolve_stored(stored: str, fernet: MultiFernet | None) -> str:
         if fernet is None:
             raise UnresolvableUrl("The URL is encrypted but TENANT_URL_ENCRYPTION_KEY is not set.")
         try:
-            return fernet.decrypt(stored[len(ENCRYPTED_PREFIX):].encode()).decode()
+            return fernet.decrypt(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
         except (InvalidToken, ValueError):
             raise UnresolvableUrl("The URL cannot be decrypted with any TENANT_URL_ENCRYPTION_KEY.") from None
     return stored
@@ -190,7 +196,7 @@ def seal(url_text: str, fernet: MultiFernet | None) -> str:
 
 def rotate(stored: str, fernet: MultiFernet) -> str:
     """Re-encrypt under the newest key (MultiFernet.rotate keeps the plaintext)."""
-    return ENCRYPTED_PREFIX + fernet.rotate(stored[len(ENCRYPTED_PREFIX):].encode()).decode()
+    return ENCRYPTED_PREFIX + fernet.rotate(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
 
 
 def render(url: URL) -> str:
@@ -216,6 +222,13 @@ def render(url: URL) -> str:
 def connect_params(url: URL, **extra) -> dict:
     """psycopg keyword arguments for a validated PostgreSQL URL (the password passed as a value,
     never through a command line or a conninfo string)."""
-    params = {"host": url.host, "port": url.port or 5432, "dbname": url.database, "user": url.username,
-              "password": url.password, **dict(url.query), **extra}
+    params = {
+        "host": url.host,
+        "port": url.port or 5432,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+        **dict(url.query),
+        **extra,
+    }
     return {key: value for key, value in params.items() if value is not None}

@@ -1,12 +1,12 @@
 """The guide's REST API: its contract, every status code, and no password anywhere."""
+
 import logging
 
 import jsonschema
 import pytest
-from urllib.parse import quote
 
 from app.api.openapi import OPENAPI
-from tests.helpers import add_admin, add_org, login, sql
+from tests.helpers import add_admin, add_org, login, sql, with_login
 from tests.pgserver import free_port
 
 CANARY = "Api-Canary-Pw-4242"
@@ -51,8 +51,11 @@ def validate(method: str, path: str, response) -> None:
 
 
 def test_get_database_in_the_guides_shape(api, databases):
-    sql(databases["main"], """UPDATE "Organization" SET "databaseUrl" = %s WHERE id = 'org-a'""",
-        (databases["tenant_a"].replace("postgres@", f"postgres:{CANARY}@"),))
+    sql(
+        databases["main"],
+        """UPDATE "Organization" SET "databaseUrl" = %s WHERE id = 'org-a'""",
+        (with_login(databases["tenant_a"], password=CANARY),),
+    )
     body = api("GET", "/api/organizations/org-a/database").get_json()
     assert body["success"] is True
     assert body["data"]["organizationId"] == "org-a" and body["data"]["organizationName"] == "Alpha Aid"
@@ -76,19 +79,31 @@ def test_put_then_null_returns_to_shared_mode(api, databases):
 
 
 def test_post_test(api, databases):
-    data = api("POST", "/api/organizations/org-a/database/test", json={"databaseUrl": databases["tenant_a"]}).get_json()["data"]
+    data = api(
+        "POST", "/api/organizations/org-a/database/test", json={"databaseUrl": databases["tenant_a"]}
+    ).get_json()["data"]
     assert data["ok"] is True and data["code"] == "ok" and data["serverVersion"].startswith("PostgreSQL")
-    dead = api("POST", "/api/organizations/org-a/database/test",
-               json={"databaseUrl": f"postgresql://u:p@127.0.0.1:{free_port()}/db"}).get_json()["data"]
+    dead = api(
+        "POST",
+        "/api/organizations/org-a/database/test",
+        json={"databaseUrl": f"postgresql://u:p@127.0.0.1:{free_port()}/db"},
+    ).get_json()["data"]
     assert dead["ok"] is False and dead["code"] == "refused"
     # Without a body: the stored URL (none yet).
     assert api("POST", "/api/organizations/org-a/database/test").status_code == 422
 
 
-@pytest.mark.parametrize("body, kind", [
-    ("not json", "data"), ("[1, 2]", "data"), ('{"databaseUrl": 5}', "data"), ("{}", "data"),
-    ('{"databaseUrl": null, "force": "yes"}', "data"), ('{"databaseUrl": null, "extra": 1}', "data"),
-])
+@pytest.mark.parametrize(
+    "body, kind",
+    [
+        ("not json", "data"),
+        ("[1, 2]", "data"),
+        ('{"databaseUrl": 5}', "data"),
+        ("{}", "data"),
+        ('{"databaseUrl": null, "force": "yes"}', "data"),
+        ('{"databaseUrl": null, "extra": 1}', "data"),
+    ],
+)
 def test_400_for_bodies_of_the_wrong_shape(api, body, kind):
     response = api("PUT", "/api/organizations/org-a/database", data=body, content_type="application/json")
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_request"
@@ -107,10 +122,18 @@ def test_401_for_a_session_cookie_without_token(api):
 
 
 def test_403_for_a_viewer_writing(api, databases):
-    assert api("PUT", "/api/organizations/org-a/database", role="viewer",
-               json={"databaseUrl": databases["tenant_a"]}).status_code == 403
-    assert api("POST", "/api/organizations/org-a/database/test", role="viewer",
-               json={"databaseUrl": databases["tenant_a"]}).status_code == 403
+    assert (
+        api(
+            "PUT", "/api/organizations/org-a/database", role="viewer", json={"databaseUrl": databases["tenant_a"]}
+        ).status_code
+        == 403
+    )
+    assert (
+        api(
+            "POST", "/api/organizations/org-a/database/test", role="viewer", json={"databaseUrl": databases["tenant_a"]}
+        ).status_code
+        == 403
+    )
     assert api("GET", "/api/organizations/org-a/database", role="viewer").status_code == 200
 
 
@@ -120,8 +143,11 @@ def test_404_for_unknown_and_out_of_scope_organizations(api):
     response = api("GET", "/api/organizations/nope/database")
     assert response.status_code == 404 and response.get_json()["error"]["message"] == "Organization not found"
     headers = {"Authorization": f"Bearer {scoped}"}
-    for method, path in (("GET", "/api/organizations/org-a/database"), ("PUT", "/api/organizations/org-a/database"),
-                         ("POST", "/api/organizations/org-a/database/test")):
+    for method, path in (
+        ("GET", "/api/organizations/org-a/database"),
+        ("PUT", "/api/organizations/org-a/database"),
+        ("POST", "/api/organizations/org-a/database/test"),
+    ):
         assert api(method, path, role=None, headers=headers, json={"databaseUrl": None}).status_code == 404
     listed = api("GET", "/api/organizations", role=None, headers=headers).get_json()["data"]
     assert [org["organizationId"] for org in listed] == ["org-b"]
@@ -132,8 +158,11 @@ def test_422_for_invalid_or_failing_urls(api, databases):
         response = api("PUT", "/api/organizations/org-a/database", json={"databaseUrl": url})
         assert response.status_code == 422
     assert sql(databases["main"], """SELECT "databaseUrl" FROM "Organization" WHERE id = 'org-a'""") == [(None,)]
-    forced = api("PUT", "/api/organizations/org-a/database",
-                 json={"databaseUrl": f"postgresql://u:p@127.0.0.1:{free_port()}/db", "force": True})
+    forced = api(
+        "PUT",
+        "/api/organizations/org-a/database",
+        json={"databaseUrl": f"postgresql://u:p@127.0.0.1:{free_port()}/db", "force": True},
+    )
     assert forced.status_code == 200
 
 
@@ -143,8 +172,14 @@ def test_429_when_rate_limited(make_app):
     add_org(app, "org-a")
     headers = {"Authorization": f"Bearer {create_token(app, 'owner@example.org')}"}
     client = app.test_client()
-    codes = [client.post("/api/organizations/org-a/database/test", headers=headers,
-                         json={"databaseUrl": "postgresql://u:p@127.0.0.1:1/db"}).status_code for _ in range(3)]
+    codes = [
+        client.post(
+            "/api/organizations/org-a/database/test",
+            headers=headers,
+            json={"databaseUrl": "postgresql://u:p@127.0.0.1:1/db"},
+        ).status_code
+        for _ in range(3)
+    ]
     assert codes == [200, 200, 429]
     body = client.post("/api/organizations/org-a/database/test", headers=headers).get_json()
     assert body["success"] is False and body["error"]["code"]
@@ -152,7 +187,7 @@ def test_429_when_rate_limited(make_app):
 
 @pytest.mark.parametrize("password", ["p@ss:w/rd", "100%#?+", "été Ωμέγα"])
 def test_passwords_with_special_characters_round_trip(api, databases, password):
-    url = databases["tenant_a"].replace("postgres@", f"postgres:{quote(password, safe='')}@")
+    url = with_login(databases["tenant_a"], password=password)
     assert api("PUT", "/api/organizations/org-a/database", json={"databaseUrl": url}).status_code == 200
     stored = sql(databases["main"], """SELECT "databaseUrl" FROM "Organization" WHERE id = 'org-a'""")[0][0]
     from app.tenancy.urls import parse_database_url
@@ -162,7 +197,7 @@ def test_passwords_with_special_characters_round_trip(api, databases, password):
 
 def test_canary_password_never_leaves_the_server(api, databases, caplog):
     caplog.set_level(logging.DEBUG)
-    url = databases["tenant_a"].replace("postgres@", f"postgres:{CANARY}@")
+    url = with_login(databases["tenant_a"], password=CANARY)
     dead = f"postgresql://u:{CANARY}@127.0.0.1:{free_port()}/db"
     bodies = [
         api("PUT", "/api/organizations/org-a/database", json={"databaseUrl": url}),
@@ -174,8 +209,16 @@ def test_canary_password_never_leaves_the_server(api, databases, caplog):
         api("PUT", "/api/organizations/org-b/database", json={"databaseUrl": "mysql://u:" + CANARY + "@h/db"}),
     ]
     login(api.client, "owner@example.org")
-    pages = [api.client.get(path) for path in ("/organizations", "/organizations/org-a", "/organizations/org-b",
-                                                "/organizations/org-a/donors", "/system")]
+    pages = [
+        api.client.get(path)
+        for path in (
+            "/organizations",
+            "/organizations/org-a",
+            "/organizations/org-b",
+            "/organizations/org-a/donors",
+            "/system",
+        )
+    ]
     for response in bodies + pages:
         assert CANARY not in response.get_data(as_text=True)
     assert CANARY not in caplog.text

@@ -1,4 +1,5 @@
 """Campaign totals kept by the database (migration f3c1d5a7b920): always equal to the donations."""
+
 import os
 import sqlite3
 import subprocess
@@ -23,7 +24,10 @@ def seed(conn) -> None:
     for c in CAMPAIGNS:
         conn.execute("""INSERT INTO "Campaign" (id, "organizationId", name) VALUES (%s, 'org-x', %s)""", (c, c))
     for d in DONORS:
-        conn.execute("""INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName") VALUES (%s, 'org-x', 'F', 'L')""", (d,))
+        conn.execute(
+            """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName") VALUES (%s, 'org-x', 'F', 'L')""",
+            (d,),
+        )
 
 
 # Statements as an application or the guide's SQL would write them, single- and multi-row.
@@ -47,7 +51,10 @@ def apply(conn, op, counter) -> None:
             counter[0] += 1
             rows += [f"g{counter[0]}", donor, campaign, amount]
         values = ", ".join(["(%s, 'org-x', %s, %s, %s, '2026-01-01')"] * len(op[1]))
-        conn.execute(f'INSERT INTO "Donation" (id, "organizationId", "donorId", "campaignId", amount, date) VALUES {values}', rows)
+        conn.execute(
+            f'INSERT INTO "Donation" (id, "organizationId", "donorId", "campaignId", amount, date) VALUES {values}',
+            rows,
+        )
     elif kind == "move":
         conn.execute('UPDATE "Donation" SET "campaignId" = %s WHERE "donorId" = %s', (op[2], op[1]))
     elif kind == "reassign":
@@ -58,7 +65,10 @@ def apply(conn, op, counter) -> None:
         conn.execute('DELETE FROM "Donation" WHERE "donorId" = %s', (op[1],))
     elif kind == "delete_donor":  # the foreign key cascades to the donor's gifts
         conn.execute('DELETE FROM "Donor" WHERE id = %s', (op[1],))
-        conn.execute("""INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName") VALUES (%s, 'org-x', 'F', 'L')""", (op[1],))
+        conn.execute(
+            """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName") VALUES (%s, 'org-x', 'F', 'L')""",
+            (op[1],),
+        )
     else:
         conn.execute('DELETE FROM "Donation" WHERE id IN (SELECT id FROM "Donation" ORDER BY id LIMIT %s)', (op[1],))
 
@@ -101,7 +111,9 @@ def test_concurrent_first_gifts_of_one_donor_count_the_donor_once(databases):
     finally:
         first.close()
         second.close()
-    assert sql(url, """SELECT "raisedTotal"::text, "giftCount", "donorCount" FROM "Campaign" WHERE id = 'c1'""") == [("20.00", 2, 1)]
+    assert sql(url, """SELECT "raisedTotal"::text, "giftCount", "donorCount" FROM "Campaign" WHERE id = 'c1'""") == [
+        ("20.00", 2, 1)
+    ]
 
 
 def test_loaders_that_carry_stats_set_the_triggers_aside(databases):
@@ -117,13 +129,23 @@ def test_loaders_that_carry_stats_set_the_triggers_aside(databases):
 def test_sqlite_keeps_the_same_totals(tmp_path):
     path = tmp_path / "console.db"
     env = dict(os.environ, APP_ENV="development", DATABASE_URL=f"sqlite:///{path}", INSTANCE_PATH=str(tmp_path))
-    upgrade = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], env=env,
-                             capture_output=True, text=True, timeout=120)
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert upgrade.returncode == 0, upgrade.stderr
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("""INSERT INTO "Campaign" (id, "organizationId", name) VALUES ('c1', 'org-x', 'c1'), ('c2', 'org-x', 'c2')""")
-    conn.execute("""INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName") VALUES ('d1', 'org-x', 'F', 'L'), ('d2', 'org-x', 'F', 'L')""")
+    conn.execute(
+        """INSERT INTO "Campaign" (id, "organizationId", name) VALUES ('c1', 'org-x', 'c1'), ('c2', 'org-x', 'c2')"""
+    )
+    conn.execute(
+        """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName")
+           VALUES ('d1', 'org-x', 'F', 'L'), ('d2', 'org-x', 'F', 'L')"""
+    )
     conn.execute("""INSERT INTO "Donation" (id, "organizationId", "donorId", "campaignId", amount, date) VALUES
                     ('g1', 'org-x', 'd1', 'c1', 10, '2026-01-01'), ('g2', 'org-x', 'd1', 'c1', 5, '2026-01-01'),
                     ('g3', 'org-x', 'd2', 'c1', 7, '2026-01-01')""")

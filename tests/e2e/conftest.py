@@ -1,4 +1,5 @@
 """Real headless Chromium (Debian's) driven by Playwright, against the app served on 127.0.0.1."""
+
 import os
 import shutil
 import threading
@@ -10,8 +11,15 @@ from werkzeug.serving import make_server
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 # README_SCREENSHOTS=1 also refreshes the screenshots the README shows.
 README_SHOTS = Path(__file__).resolve().parents[2] / "static" / "screenshots"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_path() -> str:

@@ -1,4 +1,5 @@
 """Browsing donors in a real browser: search, filter, Next and Previous, detail, CSV download."""
+
 import csv
 
 from tests.e2e.test_organizations import sign_in
@@ -33,7 +34,10 @@ def test_browse_search_filter_page_detail_and_csv(app, runner, live_server, page
     page.select_option("#sort", "total")
     page.check("#opted_in")
     page.click("text=Apply")
-    totals = [float(t.replace(",", "")) for t in page.locator("[data-testid=donors] tbody tr td:nth-child(5)").all_inner_texts()]
+    totals = [
+        float(t.replace(",", ""))
+        for t in page.locator("[data-testid=donors] tbody tr td:nth-child(5)").all_inner_texts()
+    ]
     assert totals == sorted(totals, reverse=True) and 0 < len(totals) <= 50
     shot("donors-filtered")
 
@@ -43,7 +47,9 @@ def test_browse_search_filter_page_detail_and_csv(app, runner, live_server, page
     download.value.save_as(path)
     exported = list(csv.DictReader(path.open()))
     assert 0 < len(exported) < 120  # the opt-in filter came along
-    assert [float(r["lifetimeTotal"]) for r in exported] == sorted((float(r["lifetimeTotal"]) for r in exported), reverse=True)
+    assert [float(r["lifetimeTotal"]) for r in exported] == sorted(
+        (float(r["lifetimeTotal"]) for r in exported), reverse=True
+    )
 
     page.locator("[data-testid=donors] tbody tr a").first.click()
     assert page.locator("[data-testid=donor-name]").inner_text()

@@ -1,4 +1,5 @@
 """Owners point an organization at its own database and back, in a real browser."""
+
 from urllib.parse import quote
 
 import pytest

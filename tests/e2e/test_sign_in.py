@@ -1,4 +1,5 @@
 """An administrator signs in, sees the organizations, and signs out, in a real browser."""
+
 from tests.helpers import PASSWORD, add_admin, add_org
 
 

@@ -1,4 +1,5 @@
 """tenants status / migrate / move / backup / restore against real PostgreSQL databases."""
+
 import json
 import os
 import signal
@@ -51,15 +52,24 @@ def test_move_there_and_back_keeps_every_row(app, runner, databases, new_databas
     assert json.loads(back.output)["verified"]["Donor"]["count"] == 400
     assert stored_url(databases, "org-m") is None
     assert states(databases["main"], "org-m") == loaded
-    events = sql(databases["main"], """SELECT action, outcome FROM "AuditEvent" WHERE "organizationId" = 'org-m'
-                                       ORDER BY id""")
+    events = sql(
+        databases["main"],
+        """SELECT action, outcome FROM "AuditEvent" WHERE "organizationId" = 'org-m'
+                                       ORDER BY id""",
+    )
     assert ("tenants.move", "ok") in events and ("tenants.purge-shared", "ok") in events
 
 
 def flask(args, databases, **env):
     full_env = {**os.environ, "APP_ENV": "testing", "DATABASE_URL": databases["main"], **env}
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_move_killed_mid_copy_then_rerun_finishes_exactly(app, runner, databases, new_database, loaded):
@@ -73,8 +83,11 @@ def test_move_killed_mid_copy_then_rerun_finishes_exactly(app, runner, databases
     assert 0 < partial < loaded["Donation"].count, "the kill should land mid-copy"
     assert stored_url(databases, "org-m") is None  # not switched
     # Rows of the source change before the re-run: the copy notices and redoes what no longer matches.
-    sql(databases["main"], """UPDATE "Donor" SET "lastName" = 'Changed' WHERE id = (SELECT min(id) FROM "Donor"
-                              WHERE "organizationId" = 'org-m')""")
+    sql(
+        databases["main"],
+        """UPDATE "Donor" SET "lastName" = 'Changed' WHERE id = (SELECT min(id) FROM "Donor"
+                              WHERE "organizationId" = 'org-m')""",
+    )
     rerun = runner.invoke(args=["tenants", "move", "org-m", "--to", target])
     assert rerun.exit_code == 0, rerun.output
     assert states(target, "org-m") == states(databases["main"], "org-m")
@@ -82,8 +95,11 @@ def test_move_killed_mid_copy_then_rerun_finishes_exactly(app, runner, databases
 
 
 def test_target_holding_another_organizations_rows_is_refused(app, runner, databases, loaded):
-    sql(databases["tenant_b"], """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName")
-                                  VALUES ('x1', 'org-other', 'O', 'Ther')""")
+    sql(
+        databases["tenant_b"],
+        """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName")
+                                  VALUES ('x1', 'org-other', 'O', 'Ther')""",
+    )
     result = runner.invoke(args=["tenants", "move", "org-m", "--to", databases["tenant_b"]])
     assert result.exit_code == 1 and "holds rows of other organizations (org-other)" in result.output
     assert stored_url(databases, "org-m") is None
@@ -141,7 +157,10 @@ def test_backup_of_a_dedicated_organization_uses_pg_dump(make_app, databases, ne
     runner = app.test_cli_runner()
     dedicated = new_database("dedicated")
     add_org(app, "org-d", database_url=dedicated)
-    assert runner.invoke(args=["demo-data", "--donors", "150", "--org", "org-d", "--database-url", dedicated]).exit_code == 0
+    assert (
+        runner.invoke(args=["demo-data", "--donors", "150", "--org", "org-d", "--database-url", dedicated]).exit_code
+        == 0
+    )
     expected = states(dedicated, "org-d")
     archive = tmp_path / "org-d.tar"
     result = runner.invoke(args=["tenants", "backup", "org-d", "--out", str(archive)])
@@ -158,8 +177,11 @@ def test_status_reports_modes_reachability_leftovers_and_shared_databases(make_a
     add_org(app, "org-c", database_url=databases["tenant_a"])
     add_org(app, "org-s")
     add_org(app, "org-x", database_url=f"postgresql://u:p@127.0.0.1:{free_port()}/x")
-    sql(databases["main"], """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName")
-                              VALUES ('left-1', 'org-a', 'L', 'Eft')""")
+    sql(
+        databases["main"],
+        """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName")
+                              VALUES ('left-1', 'org-a', 'L', 'Eft')""",
+    )
     started = time.monotonic()
     result = app.test_cli_runner().invoke(args=["tenants", "status", "--json"])
     assert time.monotonic() - started < 2 * 2
@@ -171,8 +193,9 @@ def test_status_reports_modes_reachability_leftovers_and_shared_databases(make_a
     assert rows["org-x"]["reachable"] is False
 
 
-def test_organization_page_shows_latest_move_migrate_and_backup(app, runner, client, databases, new_database,
-                                                                loaded, tmp_path):
+def test_organization_page_shows_latest_move_migrate_and_backup(
+    app, runner, client, databases, new_database, loaded, tmp_path
+):
     from tests.helpers import add_admin, login
 
     target = new_database("pagemove")
@@ -181,6 +204,6 @@ def test_organization_page_shows_latest_move_migrate_and_backup(app, runner, cli
     add_admin(app, "owner@example.org")
     login(client, "owner@example.org")
     page = client.get("/organizations/org-m").get_data(as_text=True)
-    operations = page[page.index('data-testid="operations"'):page.index("Recent activity")]
+    operations = page[page.index('data-testid="operations"') : page.index("Recent activity")]
     assert "Latest move" in operations and "-&gt; postgres@127.0.0.1:5432/" in operations
     assert "b.tar" in operations and operations.count(">never<") == 1  # no migrate yet

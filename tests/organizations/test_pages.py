@@ -1,8 +1,18 @@
 """The organization pages: list, detail, test, save, clear, roles, audit."""
+
 import re
 
-
-from tests.helpers import new_fernet_key, add_admin, add_donors, add_org, csrf_token, login, sql
+from tests.helpers import (
+    add_admin,
+    add_donors,
+    add_org,
+    csrf_token,
+    login,
+    new_fernet_key,
+    sql,
+    with_login,
+    without_password,
+)
 from tests.pgserver import free_port
 
 CANARY = "Canary-Pw-7731"
@@ -18,7 +28,7 @@ def stored_url(databases, org_id):
 
 
 def with_password(url, password=CANARY):
-    return url.replace("postgres@", f"postgres:{password}@")
+    return with_login(url, password=password)
 
 
 def test_list_shows_mode_target_storage_check_and_schema(app, owner_client, databases):
@@ -54,13 +64,17 @@ def test_detail_counts_and_help(app, owner_client, databases):
     add_donors(databases["main"], "org-b", ["Baker", "Brown", "Bell"])
     page = owner_client.get("/organizations/org-b").get_data(as_text=True)
     assert re.search(r'data-testid="donor-count">3<', page)
-    assert 'flask --app wsgi db upgrade' in page
+    assert "flask --app wsgi db upgrade" in page
 
 
 def test_save_tests_first_then_stores_and_audits(app, owner_client, databases):
     add_org(app, "org-a", "Alpha Aid")
-    response = post_form(owner_client, "/organizations/org-a", "/organizations/org-a/database",
-                         database_url=with_password(databases["tenant_a"]))
+    response = post_form(
+        owner_client,
+        "/organizations/org-a",
+        "/organizations/org-a/database",
+        database_url=with_password(databases["tenant_a"]),
+    )
     assert response.status_code == 302
     assert stored_url(databases, "org-a") == with_password(databases["tenant_a"])
     page = owner_client.get("/organizations/org-a").get_data(as_text=True)
@@ -77,23 +91,25 @@ def test_failed_test_refuses_the_save_and_writes_nothing(app, owner_client, data
     assert "refused" in page and CANARY not in page
     assert stored_url(databases, "org-a") is None
     # An owner may force it, knowingly.
-    response = post_form(owner_client, "/organizations/org-a", "/organizations/org-a/database",
-                         database_url=dead, force="y")
+    response = post_form(
+        owner_client, "/organizations/org-a", "/organizations/org-a/database", database_url=dead, force="y"
+    )
     assert response.status_code == 302 and stored_url(databases, "org-a") == dead
 
 
 def test_invalid_or_forbidden_url_cannot_be_forced(app, owner_client, databases):
     add_org(app, "org-a", "Alpha Aid")
     for bad in ("mysql://u:p@127.0.0.1/db", databases["main"], "postgresql://u:p@169.254.169.254/db"):
-        response = post_form(owner_client, "/organizations/org-a", "/organizations/org-a/database",
-                             database_url=bad, force="y")
+        response = post_form(
+            owner_client, "/organizations/org-a", "/organizations/org-a/database", database_url=bad, force="y"
+        )
         assert response.status_code == 422
     assert stored_url(databases, "org-a") is None
 
 
 def test_blank_password_keeps_the_stored_one(app, owner_client, databases):
     add_org(app, "org-a", "Alpha Aid", database_url=with_password(databases["tenant_a"]))
-    edited = databases["tenant_a"] + "?application_name=edited"
+    edited = without_password(databases["tenant_a"]) + "?application_name=edited"
     response = post_form(owner_client, "/organizations/org-a", "/organizations/org-a/database", database_url=edited)
     assert response.status_code == 302
     assert stored_url(databases, "org-a") == with_password(databases["tenant_a"]) + "?application_name=edited"
@@ -105,19 +121,26 @@ def test_saved_urls_are_encrypted_when_a_key_is_set(make_app, databases):
     add_admin(app, "owner@example.org", "owner")
     client = app.test_client()
     login(client, "owner@example.org")
-    post_form(client, "/organizations/org-a", "/organizations/org-a/database",
-              database_url=with_password(databases["tenant_a"]))
+    post_form(
+        client,
+        "/organizations/org-a",
+        "/organizations/org-a/database",
+        database_url=with_password(databases["tenant_a"]),
+    )
     assert stored_url(databases, "org-a").startswith("enc:v1:")
     assert "stored encrypted" in client.get("/organizations/org-a").get_data(as_text=True)
 
 
 def test_clear_needs_confirmation(app, owner_client, databases):
     add_org(app, "org-a", "Alpha Aid", database_url=databases["tenant_a"])
-    assert "Return Alpha Aid to shared mode?" in owner_client.get("/organizations/org-a/database/clear").get_data(as_text=True)
+    assert "Return Alpha Aid to shared mode?" in owner_client.get("/organizations/org-a/database/clear").get_data(
+        as_text=True
+    )
     post_form(owner_client, "/organizations/org-a/database/clear", "/organizations/org-a/database/clear")
     assert stored_url(databases, "org-a") == databases["tenant_a"]
-    response = post_form(owner_client, "/organizations/org-a/database/clear", "/organizations/org-a/database/clear",
-                         confirm="y")
+    response = post_form(
+        owner_client, "/organizations/org-a/database/clear", "/organizations/org-a/database/clear", confirm="y"
+    )
     assert response.status_code == 302 and stored_url(databases, "org-a") is None
 
 
@@ -129,10 +152,18 @@ def test_viewer_sees_no_edit_controls_and_gets_403(app, databases):
     page = client.get("/organizations/org-a").get_data(as_text=True)
     assert 'data-testid="save-button"' not in page and 'name="database_url"' not in page
     assert 'data-testid="test-stored-button"' in page
-    assert post_form(client, "/organizations/org-a", "/organizations/org-a/database",
-                     database_url=databases["tenant_b"]).status_code == 403
-    assert post_form(client, "/organizations/org-a", "/organizations/org-a/database/test",
-                     database_url=databases["tenant_b"]).status_code == 403
+    assert (
+        post_form(
+            client, "/organizations/org-a", "/organizations/org-a/database", database_url=databases["tenant_b"]
+        ).status_code
+        == 403
+    )
+    assert (
+        post_form(
+            client, "/organizations/org-a", "/organizations/org-a/database/test", database_url=databases["tenant_b"]
+        ).status_code
+        == 403
+    )
     assert client.get("/organizations/org-a/database/clear").status_code == 403
     assert post_form(client, "/organizations/org-a", "/organizations/org-a/database/test").status_code == 200
     assert stored_url(databases, "org-a") == databases["tenant_a"]
@@ -141,8 +172,11 @@ def test_viewer_sees_no_edit_controls_and_gets_403(app, databases):
 def test_test_connection_returns_json_for_the_page_script(app, owner_client, databases):
     add_org(app, "org-a", "Alpha Aid")
     token = csrf_token(owner_client.get("/organizations/org-a").get_data(as_text=True))
-    response = owner_client.post("/organizations/org-a/database/test", headers={"Accept": "application/json"},
-                                 data={"csrf_token": token, "database_url": with_password(databases["tenant_a"])})
+    response = owner_client.post(
+        "/organizations/org-a/database/test",
+        headers={"Accept": "application/json"},
+        data={"csrf_token": token, "database_url": with_password(databases["tenant_a"])},
+    )
     data = response.get_json()["data"]
     assert data["ok"] and data["code"] == "ok" and CANARY not in response.get_data(as_text=True)
     assert stored_url(databases, "org-a") is None  # a test never saves
@@ -154,9 +188,17 @@ def test_connectivity_tests_are_rate_limited_per_admin(make_app, databases):
     add_admin(app, "owner@example.org", "owner")
     client = app.test_client()
     login(client, "owner@example.org")
-    codes = [post_form(client, "/organizations/org-a", "/organizations/org-a/database/test",
-                       database_url=databases["tenant_a"]).status_code for _ in range(4)]
+    codes = [
+        post_form(
+            client, "/organizations/org-a", "/organizations/org-a/database/test", database_url=databases["tenant_a"]
+        ).status_code
+        for _ in range(4)
+    ]
     assert codes == [200, 200, 200, 429]
     # The save runs the same test: it shares the budget.
-    assert post_form(client, "/organizations/org-a", "/organizations/org-a/database",
-                     database_url=databases["tenant_a"]).status_code == 429
+    assert (
+        post_form(
+            client, "/organizations/org-a", "/organizations/org-a/database", database_url=databases["tenant_a"]
+        ).status_code
+        == 429
+    )

@@ -10,6 +10,7 @@ def world(make_app, databases):
     Decoys everywhere: A's and C's leftovers in the main database, B's rows in tenant_a,
     so any missing filter or wrong routing shows someone else's donors.
     """
+
     def build(**overrides):
         overrides.setdefault("ENABLE_MULTI_DATABASE", True)
         app = make_app(**overrides)
@@ -25,9 +26,13 @@ def world(make_app, databases):
             "c_leftover": add_donors(databases["main"], "org-c", ["Stale"], prefix="org-c-main"),
             "b_decoy": add_donors(databases["tenant_a"], "org-b", ["Decoy"], prefix="org-b-tenant"),
         }
-        for key, org, url in (("a", "org-a", databases["tenant_a"]), ("c", "org-c", databases["tenant_a"]),
-                              ("b", "org-b", databases["main"]), ("b_decoy", "org-b", databases["tenant_a"]),
-                              ("a_leftover", "org-a", databases["main"])):
+        for key, org, url in (
+            ("a", "org-a", databases["tenant_a"]),
+            ("c", "org-c", databases["tenant_a"]),
+            ("b", "org-b", databases["main"]),
+            ("b_decoy", "org-b", databases["tenant_a"]),
+            ("a_leftover", "org-a", databases["main"]),
+        ):
             add_campaign_with_gift(url, org, rows[key][0], f"camp-{key}")
         client = app.test_client()
         login(client, "owner@example.org")

@@ -1,4 +1,5 @@
 """Every classification code, produced against a real local target."""
+
 from urllib.parse import quote
 
 import psycopg
@@ -8,7 +9,7 @@ from sqlalchemy.engine import make_url
 from app.tenancy.probe import classify, probe
 from app.tenancy.targets import TargetPolicy
 from app.tenancy.urls import parse_database_url
-from tests.helpers import sql
+from tests.helpers import sql, with_login
 from tests.netfaults import SilentServer
 from tests.pgserver import database_url, free_port
 
@@ -99,7 +100,7 @@ def test_permission_denied(pg_server, new_database):
         conn.execute("CREATE ROLE tdc_locked_out LOGIN")
         conn.execute(f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC')
     try:
-        result = run_probe(database_url(pg_server, name).replace("postgres@", "tdc_locked_out@"))
+        result = run_probe(with_login(database_url(pg_server, name), user="tdc_locked_out"))
         assert result.code == "permission_denied"
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
@@ -118,14 +119,17 @@ def test_invalid_url():
         run_probe("mysql://x")
 
 
-@pytest.mark.parametrize("text, policy, reason", [
-    ("postgresql://u:p@169.254.169.254:5432/db", {}, "link-local"),
-    ("postgresql://u:p@[fe80::1]:5432/db", {}, "link-local"),
-    ("postgresql://u:p@127.0.0.1:5432/console_main", {}, "main database"),
-    ("postgresql://other:p@localhost:5432/console_main", {}, "main database"),
-    ("postgresql://u:p@127.0.0.1:5432/db", {"allowed_hosts": "db.internal,*.rds.example"}, "ALLOWED_HOSTS"),
-    ("postgresql://u:p@127.0.0.2:5432/db", {"denied_networks": "127.0.0.2/32"}, "DENIED_NETWORKS"),
-])
+@pytest.mark.parametrize(
+    "text, policy, reason",
+    [
+        ("postgresql://u:p@169.254.169.254:5432/db", {}, "link-local"),
+        ("postgresql://u:p@[fe80::1]:5432/db", {}, "link-local"),
+        ("postgresql://u:p@127.0.0.1:5432/console_main", {}, "main database"),
+        ("postgresql://other:p@localhost:5432/console_main", {}, "main database"),
+        ("postgresql://u:p@127.0.0.1:5432/db", {"allowed_hosts": "db.internal,*.rds.example"}, "ALLOWED_HOSTS"),
+        ("postgresql://u:p@127.0.0.2:5432/db", {"denied_networks": "127.0.0.2/32"}, "DENIED_NETWORKS"),
+    ],
+)
 def test_forbidden_targets_are_refused_before_connecting(text, policy, reason):
     result = run_probe(text, **policy)
     assert result.code == "forbidden_target" and reason in result.message and result.latency_ms is None

@@ -1,4 +1,5 @@
 """Every request reaches the right database, and sees only its organization's rows."""
+
 import re
 import time
 
@@ -6,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Donor, Organization
-from app.tenancy.service import tenancy
 from app.tenancy.scoping import scoped_select
-from tests.helpers import sql
+from app.tenancy.service import tenancy
+from tests.helpers import sql, with_port
 from tests.netfaults import Proxy, SilentServer
 from tests.pgserver import free_port, wait_for
 
@@ -46,8 +47,12 @@ def visible_on(client, route: str, org_id: str, rows: dict) -> set[str]:
 
 
 def test_tenant_routes_are_all_covered(make_app):
-    assert tenant_routes(make_app()) == ["/organizations/<org_id>/campaigns", "/organizations/<org_id>/donors",
-                                         "/organizations/<org_id>/donors.csv", "/organizations/<org_id>/donors/<donor_id>"]
+    assert tenant_routes(make_app()) == [
+        "/organizations/<org_id>/campaigns",
+        "/organizations/<org_id>/donors",
+        "/organizations/<org_id>/donors.csv",
+        "/organizations/<org_id>/donors/<donor_id>",
+    ]
 
 
 @pytest.mark.parametrize("org, expected", [("org-a", "a"), ("org-b", "b"), ("org-c", "c")])
@@ -74,7 +79,9 @@ def test_the_session_scopes_every_query_itself(world):
             org = db.session.get(Organization, org_id)
             session, route = tenancy().open_session(org)
             with session:
-                assert set(session.scalars(scoped_select(session, Donor).with_only_columns(Donor.id))) == set(rows[expected])
+                assert set(session.scalars(scoped_select(session, Donor).with_only_columns(Donor.id))) == set(
+                    rows[expected]
+                )
                 # Even an unscoped statement is filtered by the session (defense in depth).
                 assert set(session.scalars(select(Donor.id))) == set(rows[expected])
                 assert session.scalar(select(func.count()).select_from(Donor)) == len(rows[expected])
@@ -84,9 +91,10 @@ def test_the_session_scopes_every_query_itself(world):
 def test_tenant_sessions_are_read_only_at_the_database(world):
     app, _, rows = world()
     with app.test_request_context():
-        from app.extensions import db
         from sqlalchemy import text
         from sqlalchemy.exc import DBAPIError
+
+        from app.extensions import db
 
         for org_id in ("org-a", "org-b"):
             session, _ = tenancy().open_session(db.session.get(Organization, org_id))
@@ -136,7 +144,7 @@ def test_unreachable_database_falls_back_visibly_then_recovers(world, databases,
     pg_port = int(re.search(r":(\d+)/", databases["tenant_a"]).group(1))
     silent = SilentServer() if fault == "silent" else None
     proxy = Proxy(pg_port, port=silent.port if silent else free_port())
-    dead_url = databases["tenant_a"].replace(f":{pg_port}/", f":{proxy.port}/")
+    dead_url = with_port(databases["tenant_a"], proxy.port)
     set_url(databases, "org-a", dead_url)
     try:
         response, took = timed_get(client, "/organizations/org-a/donors")
@@ -213,8 +221,8 @@ def test_changed_or_cleared_url_disposes_the_old_engine(world, databases):
 
 def test_registry_is_bounded_and_disposes_what_it_evicts(make_app, new_database):
     app = make_app(ENABLE_MULTI_DATABASE=True, TENANT_ENGINE_CACHE_SIZE=2)
-    from sqlalchemy.engine import make_url
     from sqlalchemy import text
+    from sqlalchemy.engine import make_url
 
     registry = app.extensions["tenancy"].registry
     urls = [new_database(f"lru{i}") for i in range(3)]
@@ -224,8 +232,10 @@ def test_registry_is_bounded_and_disposes_what_it_evicts(make_app, new_database)
             conn.execute(text("SELECT 1"))
     assert len(registry.entries()) == 2 and registry.counters.evictions == 1
     first_db = urls[0].rsplit("/", 1)[1]
-    assert wait_for(lambda: sql(urls[1], "SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
-                                (first_db,))[0][0] == 0, timeout=5)
+    assert wait_for(
+        lambda: sql(urls[1], "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (first_db,))[0][0] == 0,
+        timeout=5,
+    )
     assert registry.connection_bound == 2 * (2 + 2)
 
 

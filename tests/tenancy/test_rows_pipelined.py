@@ -1,5 +1,6 @@
 """TenantSession.rows_pipelined(): several statements in one round trip, with what rows()
 gives: the same rows, scoped to the session's organization, and the same errors."""
+
 import pytest
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import make_url
@@ -18,8 +19,13 @@ BACKEND = select(func.pg_backend_pid())
 
 @pytest.fixture
 def engine(databases, make_app):  # make_app: the tables are emptied afterwards
-    engine = make_read_only_engine(make_url(databases["main"].replace("postgresql://", "postgresql+psycopg://", 1)),
-                                   pool_size=1, max_overflow=0, connect_timeout=2, statement_timeout=0.3)
+    engine = make_read_only_engine(
+        make_url(databases["main"].replace("postgresql://", "postgresql+psycopg://", 1)),
+        pool_size=1,
+        max_overflow=0,
+        connect_timeout=2,
+        statement_timeout=0.3,
+    )
     yield engine
     engine.dispose()
 

@@ -1,4 +1,5 @@
 """The URL rules: one table of good and bad URLs, and properties that hold for any input."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,7 +10,10 @@ from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, rende
 GOOD = [
     ("postgresql://user:pass@127.0.0.1:5432/org1_db", "user@127.0.0.1:5432/org1_db"),
     ("postgres://user:pass@localhost/org1_db", "user@localhost/org1_db"),
-    ("postgresql://user:pass@db.example.internal:6543/org1_db?sslmode=require", "user@db.example.internal:6543/org1_db"),
+    (
+        "postgresql://user:pass@db.example.internal:6543/org1_db?sslmode=require",
+        "user@db.example.internal:6543/org1_db",
+    ),
     ("postgresql://user:pass@[::1]:5432/org1_db?application_name=console", "user@[::1]:5432/org1_db"),
     ("postgresql://user:p%40ss%3Aw%2Frd@127.0.0.1/org1_db", "user@127.0.0.1/org1_db"),
     ("postgresql://127.0.0.1/org1_db", "127.0.0.1/org1_db"),
@@ -76,11 +80,16 @@ def test_sqlite_only_when_allowed(tmp_path):
         parse_database_url(text, allow_sqlite=False)
 
 
-@pytest.mark.parametrize("password", ["p@ss", "a:b", "sl/ash", "100%", "ha#sh", "what?", "plus+sign", "été-Ωμέγα-密码",
-                                      "@:/%#?+ all together"])
+@pytest.mark.parametrize(
+    "password",
+    ["p@ss", "a:b", "sl/ash", "100%", "ha#sh", "what?", "plus+sign", "été-Ωμέγα-密码", "@:/%#?+ all together"],
+)
 def test_passwords_with_special_characters_round_trip(password):
-    text = render(URL.create("postgresql", username="org_user", password=password, host="127.0.0.1", port=5432,
-                             database="org1_db"))
+    text = render(
+        URL.create(
+            "postgresql", username="org_user", password=password, host="127.0.0.1", port=5432, database="org1_db"
+        )
+    )
     url = parse_database_url(text, allow_sqlite=False)
     assert url.password == password and url.username == "org_user" and url.database == "org1_db"
     assert password not in mask(url)
@@ -96,9 +105,11 @@ def test_any_text_parses_or_raises_the_validation_error_only(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(user=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=20),
-       password=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=4, max_size=40),
-       database=st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True))
+@given(
+    user=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=20),
+    password=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=4, max_size=40),
+    database=st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True),
+)
 def test_mask_never_contains_the_password(user, password, database):
     text = render(URL.create("postgresql", username=user, password=password, host="127.0.0.1", database=database))
     url = parse_database_url(text, allow_sqlite=False)

@@ -1,0 +1,82 @@
+"""`tenants migrate`: the main database and every distinct dedicated database to head.
+
+Each database is upgraded once, however many organizations share it, several at a time;
+one failure does not stop the others, and every organization gets an audit row.
+"""
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+
+from app import audit
+from app.extensions import db
+from app.models import Organization
+from app.operations.upgrade import upgrade_database
+from app.tenancy.service import Tenancy
+from app.tenancy.urls import InvalidDatabaseUrl, mask, render
+
+
+@dataclass
+class MigrateTarget:
+    url: URL
+    label: str
+    orgs: list[str] = field(default_factory=list)  # empty for the main database
+
+
+def collect_targets(state: Tenancy, orgs: list[Organization], with_main: bool) -> tuple[list[MigrateTarget], list]:
+    """The distinct databases to migrate, and a failed result row for each unusable stored URL."""
+    targets: dict[str, MigrateTarget] = {}
+    if with_main:
+        targets[render(state.main_url)] = MigrateTarget(state.main_url, "main database")
+    unusable = []
+    for org in orgs:
+        if not org.database_url:
+            continue
+        try:
+            url = state.dedicated_url(org)
+        except InvalidDatabaseUrl as exc:
+            unusable.append(
+                {"database": f"({org.id})", "organizations": org.id, "result": "failed", "detail": str(exc)}
+            )
+            continue
+        targets.setdefault(render(url), MigrateTarget(url, mask(url))).orgs.append(org.id)
+    return list(targets.values()), unusable
+
+
+def dedicated_organizations() -> list[Organization]:
+    return db.session.scalars(select(Organization).where(Organization.database_url.is_not(None))).all()
+
+
+def migrate_one(state: Tenancy, target: MigrateTarget, dry_run: bool) -> dict:
+    row = {"database": target.label, "organizations": ", ".join(target.orgs)}
+    if dry_run:
+        probe = state.probe(target.url) if target.orgs else None
+        row["result"] = "at head" if probe is None or probe.ok else probe.code
+        row["detail"] = probe.message if probe else "the main database is upgraded by this command"
+        return row
+    result = upgrade_database(target.url)
+    row["result"], row["detail"] = ("upgraded" if result.ok else "failed"), result.message
+    return row
+
+
+def migrate_all(
+    state: Tenancy, targets: list[MigrateTarget], *, dry_run: bool, concurrency: int, progress: Callable = lambda: None
+) -> list[dict]:
+    def run(target: MigrateTarget) -> dict:
+        row = migrate_one(state, target, dry_run)
+        progress()
+        return row
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        rows = list(pool.map(run, targets))
+    if not dry_run:
+        for target, row in zip(targets, rows):
+            for org_id in target.orgs:
+                outcome = "ok" if row["result"] == "upgraded" else "failed"
+                detail = f"{row['database']}: {row['detail']}"
+                audit.record("tenants.migrate", org_id=org_id, outcome=outcome, detail=detail, commit=False)
+        db.session.commit()
+    return rows
