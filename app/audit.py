@@ -61,7 +61,7 @@ def record_read(action: str, *, org_id: str, outcome: str, detail: str) -> None:
 def init_app(app: Flask) -> None:
     """On PostgreSQL, tenant-read rows get their own small pool of autocommit connections
     with synchronous_commit off: one round trip per row, without waiting for the WAL
-    flush (about 1.3 ms here). Only a crash of the database server itself within a
+    flush (bench/README.md has the figures). Only a crash of the database server itself within a
     fraction of a second could lose such a row; changes (URLs, moves, exports) keep the
     fully durable record() above."""
     url, options = app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]

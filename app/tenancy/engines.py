@@ -23,7 +23,6 @@ APPLICATION_NAME = "tenant-console"
 class EngineEntry:
     engine: Engine
     masked: str
-    created_at: float = field(default_factory=time.time)
     # Failure memory: while now < failed_until, requests don't wait the connect timeout again.
     last_error: str | None = None
     last_error_code: str | None = None
