@@ -12,7 +12,14 @@ are judged by ratios:
     and, stricter, against its tenant queries alone;
   - the page 10,000 pages deep (reached by following rel=next) within 1.5 x the first page;
   - the same deep page the Django-admin way (OFFSET + COUNT(*)), for contrast;
-  - a CSV export of one organization's donors with the worker's peak RSS under 150 MB.
+  - a CSV export of one organization's donors with the worker's peak RSS under 150 MB;
+  - rare-match searches (a name substring matching about 10 donors, an email prefix
+    without "@", a search matching nothing), the worst case a user meets: every page is
+    measured after WARM_RUNS requests, past the point where a prepared statement would
+    switch to a generic plan; the raw SQL is replayed unprepared (its custom plan);
+  - the plan choice itself: each rare search run 25 times on one connection, prepared
+    (psycopg's default, a generic plan from the 6th run), prepared with
+    plan_cache_mode = force_custom_plan, and never prepared (what the console does).
 --keep leaves the loaded database for another run with --database NAME.
 """
 
@@ -32,6 +39,7 @@ from bench.common import PASSWORD, ROOT, Client, Databases, add_bench_admin, adm
 
 ORG = "bench-org-{}"
 DEEP_PAGES = 10_000
+WARM_RUNS = 25
 
 
 def load(database: str, donors: int, orgs: int) -> None:
@@ -169,9 +177,11 @@ def run(database: str, args, secret: str) -> None:
             (org,),
         ).fetchone()
         total = conn.execute('SELECT count(*) FROM "Donor" WHERE "organizationId" = %s', (org,)).fetchone()[0]
+        rare_name = rare_substring(conn, org)
     deep_pages = min(DEEP_PAGES, total // 50 - 1)
     donor_id, email, last_name = sample
     prefix, fragment = email[:6], last_name[1:4].lower()
+    rare_email = email.split("@")[0]
     base = f"/organizations/{org}"
     env = {"DATABASE_URL": url, "SECRET_KEY": secret, "TENANT_STATEMENT_TIMEOUT": "60"}
     with gunicorn(env, workers=1, threads=4) as port:
@@ -192,6 +202,9 @@ def run(database: str, args, secret: str) -> None:
             "name substring search": f"{base}/donors?q={quote(fragment)}",
             "donor detail": f"{base}/donors/{donor_id}",
             "campaigns": f"{base}/campaigns",
+            "rare: name ~10 donors": f"{base}/donors?q={quote(rare_name)}",
+            "rare: email prefix no @": f"{base}/donors?q={quote(rare_email)}",
+            "rare: matches nothing": f"{base}/donors?q=zzqxj",
         }
         results = {}
         for name, page_path in pages.items():
@@ -201,14 +214,18 @@ def run(database: str, args, secret: str) -> None:
                 for group in groups
             ]
             tenant = [group for group in tenant if group]
-            warm = timed(lambda p=page_path: client.get(p), 1)[0]
+            # Past the 5 runs after which a prepared statement may switch to a generic plan.
+            warm = max(timed(lambda p=page_path: client.get(p), WARM_RUNS))
             # A page slower than a second gets fewer requests (reported), so one run stays under an hour.
             n = args.requests if warm < 1 else max(10, args.requests // 20)
             # One connection per replay, idle between its turns as the app's are; synchronous_commit
             # off as on the app's audit-row connections (the audit INSERT is the one write).
+            # Never prepared: the raw SQL runs with its custom plan, the baseline the issue names.
             with (
-                psycopg.connect(url, autocommit=True, options="-c synchronous_commit=off") as all_conn,
-                psycopg.connect(url, autocommit=True) as tenant_conn,
+                psycopg.connect(
+                    url, autocommit=True, options="-c synchronous_commit=off", prepare_threshold=None
+                ) as all_conn,
+                psycopg.connect(url, autocommit=True, prepare_threshold=None) as tenant_conn,
             ):
                 replay(all_conn, groups)
                 replay(tenant_conn, tenant)
@@ -227,6 +244,8 @@ def run(database: str, args, secret: str) -> None:
                 tenant_statements=(sum(map(len, tenant)), len(tenant)),
             )
         csv_rss = export_rss(port, client, f"{base}/donors.csv")
+        plans = plan_modes(database, secret, {name: results_path for name, results_path in pages.items()
+                                              if name.startswith("rare")})  # fmt: skip
     print(f"{org}: {total:,} donors; deep page = page {deep_pages + 1:,}")
     with psycopg.connect(url, autocommit=True) as conn:
         offset = deep_pages * 50
@@ -241,6 +260,58 @@ def run(database: str, args, secret: str) -> None:
 
         django = timed(django_way, max(5, args.requests // 20))
     report(results, walk, deep_pages, django, csv_rss)
+    report_plans(plans)
+
+
+def rare_substring(conn: psycopg.Connection, org: str) -> str:
+    """A "first la" name fragment that matches about 10 donors of org (at most 15, at least 3)."""
+    for first, last in conn.execute(
+        'SELECT "firstName", "lastName" FROM "Donor" WHERE "organizationId" = %s ORDER BY id LIMIT 200', (org,)
+    ):
+        for length in range(1, len(last) + 1):
+            fragment = f"{first} {last[:length]}".lower()
+            count = conn.execute(
+                """SELECT count(*) FROM "Donor" WHERE "organizationId" = %s
+                     AND lower("firstName" || ' ' || "lastName") LIKE %s""",
+                (org, f"%{fragment}%"),
+            ).fetchone()[0]
+            if count <= 15:
+                if count >= 3:
+                    return fragment
+                break
+    raise SystemExit("no name fragment matches 3 to 15 donors")
+
+
+def plan_modes(database: str, secret: str, paths: dict[str, str]) -> dict[str, dict[str, float]]:
+    """For each rare search: its tenant statements run 25 times on one connection in three ways;
+    the p50 of runs 21 to 25 of each (ms)."""
+    url = db_url(database)
+    modes = {
+        "prepared (psycopg default)": dict(prepare_threshold=5),
+        "prepared, force_custom_plan": dict(prepare_threshold=5, options="-c plan_cache_mode=force_custom_plan"),
+        "never prepared (console)": dict(prepare_threshold=None),
+    }
+    out = {}
+    for name, path in paths.items():
+        groups = capture_sql(database, secret, path)
+        tenant = [[(q, p) for q, p, app_name in group if app_name == "tenant-console"] for group in groups]
+        tenant = [group for group in tenant if group]
+        out[name] = {}
+        for mode, kwargs in modes.items():
+            with psycopg.connect(url, autocommit=True, **kwargs) as conn:
+                runs = timed(lambda c=conn: replay(c, tenant), 25)
+            out[name][mode] = percentile(runs[20:], 50) * 1000
+    return out
+
+
+def report_plans(plans: dict[str, dict[str, float]]) -> None:
+    if not plans:
+        return
+    modes = list(next(iter(plans.values())))
+    print("\nplan choice: tenant SQL of each rare search, p50 of runs 21-25 on one connection (ms)")
+    print(f"{'search':<26}" + "".join(f"{m:>30}" for m in modes))
+    for name, by_mode in plans.items():
+        print(f"{name:<26}" + "".join(f"{by_mode[m]:>30.2f}" for m in modes))
 
 
 def export_rss(port: int, client: Client, path: str) -> tuple[int, int, int, float]:

@@ -176,6 +176,19 @@ def runner(app):
 
 
 @pytest.fixture(scope="session")
+def pgbouncer(pg_server):
+    """PgBouncer in transaction mode in front of the suite's server (Debian's, as the platform's pooler)."""
+    from tests.pgbouncer import PgBouncer
+
+    try:
+        bouncer = PgBouncer(pg_server)
+    except RuntimeError as exc:
+        pytest.exit(str(exc), returncode=3)
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture(scope="session")
 def password_cluster():
     """A second local cluster with password (scram) auth and no TLS: for auth_failed and ssl_failed."""
     cluster = pgserver.TempCluster(password="Sup3r-Secret-Admin")

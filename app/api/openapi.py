@@ -28,7 +28,7 @@ ORGANIZATION = {
 TEST_RESULT = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["ok", "code", "message", "latencyMs", "serverVersion", "schemaRevision"],
+    "required": ["ok", "code", "message", "latencyMs", "serverVersion", "schemaRevision", "pooler"],
     "properties": {
         "ok": {"type": "boolean"},
         "code": {
@@ -53,6 +53,7 @@ TEST_RESULT = {
         "latencyMs": {"type": ["number", "null"]},
         "serverVersion": {"type": ["string", "null"]},
         "schemaRevision": {"type": ["string", "null"]},
+        "pooler": {"type": "boolean", "description": "Reached through a transaction-mode pooler (?pgbouncer=true)."},
     },
 }
 

@@ -56,8 +56,9 @@ def system():
     engines = [
         {
             "target": entry.masked,
-            "checked_out": entry.engine.pool.checkedout(),
-            "idle": entry.engine.pool.checkedin(),
+            # NullPool (TENANT_POOL_SIZE=0) keeps nothing to count.
+            "checked_out": getattr(entry.engine.pool, "checkedout", lambda: "-")(),
+            "idle": getattr(entry.engine.pool, "checkedin", lambda: "-")(),
             "healthy": not entry.failing(),
             "last_error": entry.last_error,
         }

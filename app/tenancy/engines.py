@@ -7,14 +7,15 @@ capacity x (pool_size + max_overflow), however many organizations there are.
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine
+from sqlalchemy.pool import NullPool
 
 from app.pooling import ping_when_idle
 from app.tenancy.targets import TargetPolicy
-from app.tenancy.urls import mask
+from app.tenancy.urls import behind_pooler, for_driver, mask
 
 APPLICATION_NAME = "tenant-console"
 
@@ -165,30 +166,50 @@ class EngineRegistry:
 def make_read_only_engine(
     url: URL, *, pool_size: int, max_overflow: int, connect_timeout: int, statement_timeout: float
 ) -> Engine:
-    """An engine whose every connection is read-only at the database and time-bounded."""
+    """An engine whose every connection is read-only at the database and time-bounded.
+
+    TENANT_POOL_SIZE=0 keeps no connection between uses (NullPool): for deployments where a
+    pooler in front of the database is the only pool."""
+    pool = {"poolclass": NullPool} if pool_size == 0 else {
+        "pool_size": pool_size, "max_overflow": max_overflow, "pool_recycle": 1800,
+        # A full pool waits no longer than a connect would: the request then fails fast.
+        "pool_timeout": connect_timeout,
+    }  # fmt: skip
     if url.get_backend_name() == "sqlite":
-        engine = ping_when_idle(create_engine(url, pool_size=pool_size, max_overflow=max_overflow))
+        engine = ping_when_idle(create_engine(url, **pool))
 
         @event.listens_for(engine, "connect")
         def _query_only(dbapi_connection, _record):
             dbapi_connection.execute("PRAGMA query_only = ON")
 
         return engine
-    options = f"-c statement_timeout={int(statement_timeout * 1000)} -c default_transaction_read_only=on"
-    connect_args = {"connect_timeout": connect_timeout, "options": options}
+    timeout_ms = int(statement_timeout * 1000)
+    connect_args = {
+        "connect_timeout": connect_timeout,
+        # Nothing is prepared on the server: every statement is planned for its own values
+        # (a generic plan cannot use the search indexes: a search for a rare name would walk
+        # the organization's whole index), and transaction-mode poolers before PgBouncer 1.21
+        # lose prepared statements between transactions.
+        "prepare_threshold": None,
+    }
     if "application_name" not in url.query:
         connect_args["application_name"] = APPLICATION_NAME
-    return ping_when_idle(
-        create_engine(
-            url,
-            # Pages only read: each statement on its own, with no BEGIN and ROLLBACK round trips
-            # around them. The CSV export asks for one snapshot (app/donors/export.py).
-            isolation_level="AUTOCOMMIT",
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_recycle=1800,
-            # A full pool waits no longer than a connect would: the request then fails fast.
-            pool_timeout=connect_timeout,
-            connect_args=connect_args,
+    if not behind_pooler(url):
+        connect_args["options"] = f"-c statement_timeout={timeout_ms} -c default_transaction_read_only=on"
+        # Pages only read: each statement on its own, with no BEGIN and ROLLBACK round trips
+        # around them. The CSV export asks for one snapshot (app/donors/export.py).
+        return ping_when_idle(
+            create_engine(for_driver(url), isolation_level="AUTOCOMMIT", connect_args=connect_args, **pool)
         )
+    # A transaction-mode pooler refuses start-up options and lends a server connection for one
+    # transaction only: each use is a read-only transaction (psycopg's BEGIN READ ONLY) that
+    # sets its own statement timeout, and no state outlives it.
+    engine = create_engine(
+        for_driver(url), execution_options={"postgresql_readonly": True}, connect_args=connect_args, **pool
     )
+
+    @event.listens_for(engine, "begin")
+    def _bounded(connection):
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout_ms}")
+
+    return ping_when_idle(engine)

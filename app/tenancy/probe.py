@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 
 from app.tenancy.schema import read_revision, status_for
 from app.tenancy.targets import DnsFailure, TargetPolicy
-from app.tenancy.urls import InvalidDatabaseUrl, connect_params, mask
+from app.tenancy.urls import InvalidDatabaseUrl, behind_pooler, connect_params, mask
 
 PROBE_STATEMENT_TIMEOUT_MS = 3000
 
@@ -50,6 +50,7 @@ class ProbeResult:
     server_version: str | None = None
     schema_revision: str | None = None
     target: str = ""
+    pooler: bool = False  # reached through a transaction-mode pooler
 
     @property
     def ok(self) -> bool:
@@ -63,6 +64,7 @@ class ProbeResult:
             "latencyMs": self.latency_ms,
             "serverVersion": self.server_version,
             "schemaRevision": self.schema_revision,
+            "pooler": self.pooler,
         }
 
 
@@ -71,6 +73,22 @@ def result(code: str, message: str | None = None, hint: str | None = None, **ext
     return ProbeResult(
         code=code, message=message or default_message, hint=hint if hint is not None else default_hint, **extra
     )
+
+
+# A pooler's own errors (PgBouncer's wording; Supavisor's is close): the existing codes,
+# with a message that says the pooler answered, not the database server.
+POOLER_ERRORS = (
+    ("no such database", "database_missing", "The pooler has no database by that name."),
+    ("no more connections allowed", "refused", "The pooler refused the connection: it takes no more clients."),
+    ("query_wait_timeout", "timeout", "The pooler found no free server connection in time (its pool is exhausted)."),
+    ("cannot connect to server", "refused", "The pooler could not reach its database server."),
+    ("server login has been failing", "refused", "The pooler could not reach its database server."),
+)
+
+
+def pooler_error(exc: Exception) -> tuple[str, str] | None:
+    text = str(exc).lower()
+    return next(((code, message) for needle, code, message in POOLER_ERRORS if needle in text), None)
 
 
 def classify(exc: Exception) -> str:
@@ -86,6 +104,8 @@ def classify(exc: Exception) -> str:
     state = getattr(exc, "sqlstate", None)
     if state in by_state:
         return by_state[state]
+    if pooled := pooler_error(exc):
+        return pooled[0]
     text = str(exc).lower()
     if 'role "' in text and "does not exist" in text:
         return "auth_failed"
@@ -125,17 +145,20 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResul
         else:
             version, revision = _read_postgres(url, addresses, connect_timeout, policy.connect_extras())
     except (psycopg.Error, sqlite3.Error) as exc:
-        code = classify(exc)
-        message = None
-        if code == "timeout":
+        code, message = classify(exc), None
+        if pooled := pooler_error(exc):
+            message = pooled[1]
+        elif code == "timeout":
             message = f"The server did not answer within {connect_timeout} s."
-        return result(code, message, target=target, latency_ms=_ms(started))
+        return result(code, message, target=target, latency_ms=_ms(started), pooler=behind_pooler(url))
     latency = _ms(started)
     status = status_for(revision)
-    extra = {"target": target, "latency_ms": latency, "server_version": version, "schema_revision": revision}
+    extra = {"target": target, "latency_ms": latency, "server_version": version, "schema_revision": revision,
+             "pooler": behind_pooler(url)}  # fmt: skip
     if not status.ok:
         return result(status.code, status.message, status.hint, **extra)
-    return result("ok", "Connected; the schema is at head.", "", **extra)
+    through = " through a connection pooler (transaction mode)" if extra["pooler"] else ""
+    return result("ok", f"Connected{through}; the schema is at head.", "", **extra)
 
 
 def _ms(started: float) -> float:
@@ -147,13 +170,17 @@ def _read_postgres(url: URL, addresses: list[str], connect_timeout: int, extras:
         url,
         connect_timeout=connect_timeout,
         application_name="tenant-console-probe",
-        options=f"-c statement_timeout={PROBE_STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on",
         hostaddr=addresses[0] if addresses else None,
         **extras,
     )
-    with psycopg.connect(**params, autocommit=True) as conn:
-        version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]
-        return version, read_revision(conn)
+    # No start-up options and nothing prepared: the same steps work directly and through a
+    # transaction-mode pooler, which refuses options and keeps nothing past one transaction.
+    with psycopg.connect(**params, autocommit=True, prepare_threshold=None) as conn:
+        conn.read_only = True
+        with conn.transaction():
+            conn.execute(f"SET LOCAL statement_timeout = {PROBE_STATEMENT_TIMEOUT_MS}")
+            version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]
+            return version, read_revision(conn)
 
 
 def _read_sqlite(url: URL) -> tuple[str, str | None]:

@@ -12,7 +12,11 @@ from urllib.parse import quote, urlencode
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import URL, make_url
 
-ALLOWED_QUERY_KEYS = {"sslmode", "application_name"}
+ALLOWED_QUERY_KEYS = {"sslmode", "application_name", "pgbouncer"}
+# Prisma's mark of a URL that goes through a transaction-mode pooler (PgBouncer, Supavisor):
+# the console strips it before connecting and keeps no state beyond one transaction there.
+POOLER_PARAM = "pgbouncer"
+SUPABASE_POOLER_PORT = 6543  # Supavisor's transaction mode on Supabase hosts
 SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 MAX_URL_LENGTH = 2048
 _HOSTNAME = re.compile(
@@ -93,9 +97,13 @@ def _parse_postgres(text: str) -> URL:
         raise InvalidDatabaseUrl("The database URL must name one database after the host, as in /org1_db.")
     for key, value in url.query.items():
         if key not in ALLOWED_QUERY_KEYS:
-            raise InvalidDatabaseUrl(f"The parameter {key!r} is not allowed; only sslmode and application_name are.")
+            raise InvalidDatabaseUrl(
+                f"The parameter {key!r} is not allowed; only sslmode, application_name and pgbouncer are."
+            )
         if not isinstance(value, str):
             raise InvalidDatabaseUrl(f"The parameter {key!r} is given more than once.")
+    if url.query.get(POOLER_PARAM, "true") not in ("true", "false"):
+        raise InvalidDatabaseUrl("pgbouncer must be true or false.")
     sslmode = url.query.get("sslmode")
     if sslmode is not None and sslmode not in SSL_MODES:
         raise InvalidDatabaseUrl(f"sslmode must be one of {', '.join(sorted(SSL_MODES))}.")
@@ -134,6 +142,20 @@ def mask(url: URL | str | None) -> str:
     port = f":{url.port}" if url.port else ""
     host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
     return f"{user}{host}{port}/{url.database or ''}"
+
+
+def behind_pooler(url: URL) -> bool:
+    """Whether url goes through a transaction-mode pooler: marked ?pgbouncer=true, or
+    Supabase's pooler port."""
+    if url.query.get(POOLER_PARAM) == "true":
+        return True
+    host = (url.host or "").lower().rstrip(".")
+    return url.port == SUPABASE_POOLER_PORT and host.endswith((".supabase.com", ".supabase.co"))
+
+
+def for_driver(url: URL) -> URL:
+    """url as the driver takes it: without the pooler mark, which is not a libpq parameter."""
+    return url.difference_update_query([POOLER_PARAM]) if POOLER_PARAM in url.query else url
 
 
 def same_database(a: URL, b: URL) -> bool:
@@ -228,7 +250,7 @@ def connect_params(url: URL, **extra) -> dict:
         "dbname": url.database,
         "user": url.username,
         "password": url.password,
-        **dict(url.query),
+        **dict(for_driver(url).query),
         **extra,
     }
     return {key: value for key, value in params.items() if value is not None}

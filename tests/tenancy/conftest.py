@@ -1,22 +1,27 @@
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.helpers import add_admin, add_campaign_with_gift, add_donors, add_org, login
 
 
 @pytest.fixture
-def world(make_app, databases):
+def world(make_app, databases, request):
     """Org A dedicated (tenant_a), org B shared, org C dedicated on A's database too.
 
     Decoys everywhere: A's and C's leftovers in the main database, B's rows in tenant_a,
     so any missing filter or wrong routing shows someone else's donors.
     """
 
-    def build(**overrides):
+    def build(pooled: bool = False, **overrides):
+        """pooled: A and C reach tenant_a through PgBouncer in transaction mode (?pgbouncer=true)."""
         overrides.setdefault("ENABLE_MULTI_DATABASE", True)
         app = make_app(**overrides)
-        add_org(app, "org-a", "Alpha Aid", database_url=databases["tenant_a"])
+        tenant_a = databases["tenant_a"]
+        if pooled:
+            tenant_a = request.getfixturevalue("pgbouncer").url(make_url(tenant_a).database)
+        add_org(app, "org-a", "Alpha Aid", database_url=tenant_a)
         add_org(app, "org-b", "Beta Benevolent")
-        add_org(app, "org-c", "Gamma Giving", database_url=databases["tenant_a"])
+        add_org(app, "org-c", "Gamma Giving", database_url=tenant_a)
         add_admin(app, "owner@example.org", "owner")
         rows = {
             "a": add_donors(databases["tenant_a"], "org-a", ["Adams", "Allen"]),
