@@ -197,10 +197,11 @@ def percentile(values, pct: float) -> float:
 
 
 class ConnectionSampler:
-    """Samples pg_stat_activity for the console's tenant connections (by application_name)."""
+    """Samples pg_stat_activity for the console's tenant connections (by application_name; "%" for
+    every connection, such as a pooler's server connections)."""
 
     def __init__(self, application_name: str = "tenant-console", datname_prefix: str = ""):
-        self.query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND datname LIKE %s"
+        self.query = "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s AND datname LIKE %s"
         self.params = (application_name, datname_prefix + "%")
         self.peak = 0
         self._stop = threading.Event()

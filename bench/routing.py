@@ -7,6 +7,9 @@ request donor lists for N seconds: first all on one organization (the baseline),
 round-robin over all 200. Reports requests/s (and the ratio, target >= 0.8), p50/p95,
 and the peak tenant connections seen in pg_stat_activity (application_name
 tenant-console), which must stay within workers x cache size x (pool + overflow).
+Then the same 200 organizations through Debian's PgBouncer in transaction mode
+(?pgbouncer=true URLs, BOUNCER_POOL server connections per database): requests/s against
+the direct case of the same run, and the peak server connections against PgBouncer's pool.
 """
 
 import argparse
@@ -14,11 +17,12 @@ import json
 
 import psycopg
 
-from bench.common import ConnectionSampler, Databases, add_bench_admin, db_url, fill_donors, gunicorn, run_load
+from bench.common import SERVER, ConnectionSampler, Databases, add_bench_admin, db_url, fill_donors, gunicorn, run_load
 
 ORGS, DATABASES, DONORS_PER_ORG = 200, 20, 200
 WORKERS, THREADS = 2, 4
 CACHE, POOL, OVERFLOW = 32, 2, 2
+BOUNCER_POOL = 2
 
 
 def setup(dbs: Databases) -> tuple[str, list[str]]:
@@ -55,13 +59,14 @@ def main() -> None:
             "TENANT_POOL_SIZE": str(POOL),
             "TENANT_MAX_OVERFLOW": str(OVERFLOW),
         }
+        paths_all = [f"/organizations/{org}/donors" for org in org_ids]
         with gunicorn(env, workers=WORKERS, threads=THREADS) as port:
-            paths_all = [f"/organizations/{org}/donors" for org in org_ids]
             run_load(port, "bench@example.org", paths_all, args.clients, 3)  # warm every engine once
             with ConnectionSampler(datname_prefix=dbs.prefix) as one_sampler:
                 one = run_load(port, "bench@example.org", paths_all[:1], args.clients, args.seconds)
             with ConnectionSampler(datname_prefix=dbs.prefix) as all_sampler:
                 every = run_load(port, "bench@example.org", paths_all, args.clients, args.seconds)
+        pooled, pooled_sampler = through_pgbouncer(main_db, env, paths_all, args, dbs.prefix)
         bound = WORKERS * CACHE * (POOL + OVERFLOW)
         ratio = every["rps"] / one["rps"]
         print(f"{'case':<28}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'peak conns':>12}  statuses")
@@ -81,8 +86,41 @@ def main() -> None:
         )
         bad = sum(n for code, n in every["statuses"].items() if code != 200)
         print(f"non-200 responses: {bad}")
+        pooled_bad = sum(n for code, n in pooled["statuses"].items() if code != 200)
+        print(
+            f"\nthrough PgBouncer (transaction mode): {pooled['rps']:.1f} req/s, p50 {pooled['p50_ms']:.1f} ms, "
+            f"p95 {pooled['p95_ms']:.1f} ms; {pooled['rps'] / every['rps']:.2f} x the direct case; "
+            f"non-200: {pooled_bad}"
+        )
+        print(
+            f"peak server connections through PgBouncer: {pooled_sampler.peak}  its pool: {DATABASES} databases x "
+            f"{BOUNCER_POOL} = {DATABASES * BOUNCER_POOL}  (direct: {all_sampler.peak})  "
+            f"{'PASS' if pooled_sampler.peak <= DATABASES * BOUNCER_POOL else 'FAIL'}"
+        )
     finally:
         dbs.drop_all()
+
+
+def through_pgbouncer(main_db: str, env: dict, paths: list[str], args, prefix: str):
+    """The 200 organizations again, every tenant URL through one PgBouncer in transaction mode."""
+    from tests.pgbouncer import PgBouncer
+
+    bouncer = PgBouncer(SERVER, pool_size=BOUNCER_POOL)
+    try:
+        with psycopg.connect(db_url(main_db)) as conn:
+            conn.execute(
+                """UPDATE "Organization" SET "databaseUrl" =
+                     %s || split_part("databaseUrl", '/', 4) || '?pgbouncer=true'""",
+                (f"postgresql://postgres@127.0.0.1:{bouncer.port}/",),
+            )
+        with gunicorn(env, workers=WORKERS, threads=THREADS) as port:
+            run_load(port, "bench@example.org", paths, args.clients, 3)
+            # Every server connection of the tenant databases: PgBouncer's carry the clients' names.
+            with ConnectionSampler(application_name="%", datname_prefix=prefix + "t") as sampler:
+                result = run_load(port, "bench@example.org", paths, args.clients, args.seconds)
+        return result, sampler
+    finally:
+        bouncer.stop()
 
 
 if __name__ == "__main__":

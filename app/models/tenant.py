@@ -7,7 +7,7 @@ every index leads with it so that filter is always the cheap part.
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, Text, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.extensions import db
@@ -16,6 +16,8 @@ from app.models.main import created_at, updated_at
 # Set in a loader's transaction whose rows carry their totals already (a copy, a restore,
 # demo data): the triggers on "Donation" then leave "Donor" and "Campaign" totals alone.
 SKIP_GIVING_STATS = "SET LOCAL donor_stats.skip = 'on'"
+# Set by a move's own bulk work (a copy, a purge) in its transaction: the move fences do not apply to it.
+SKIP_FENCES = "SET LOCAL tenant_fence.skip = 'on'"
 SKIP_GIVING_STATS_OPTION = "-c donor_stats.skip=on"  # the same for a whole session (pg_restore)
 
 
@@ -111,6 +113,18 @@ class DonorPreference(TenantTable, db.Model):
     phone_opt_in: Mapped[bool] = mapped_column("phoneOptIn", Boolean, nullable=False, server_default="false")
     frequency: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = updated_at()
+
+
+class TenantFence(db.Model):
+    """An organization whose rows moved away from this database: triggers on the four tenant
+    tables refuse any write of its rows here (SQLSTATE 55000; migration b7e2c9d4a1f3)."""
+
+    __tablename__ = "TenantFence"
+
+    organization_id: Mapped[str] = mapped_column("organizationId", Text, primary_key=True)
+    moved_at: Mapped[datetime] = mapped_column("movedAt", DateTime(timezone=True), server_default=func.now(),
+                                               nullable=False)  # fmt: skip
+    moved_to: Mapped[str | None] = mapped_column("movedTo", Text)  # masked, never a password
 
 
 # Dependency order: parents first (copies, truncations in reverse).

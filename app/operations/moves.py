@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 from app import audit
 from app.extensions import db
 from app.models import Organization
+from app.operations import fences
 from app.operations.databases import writable, writable_main
 from app.operations.transfer import (
     DEFAULT_BATCH,
@@ -105,7 +106,9 @@ def execute(
     org = plan.org
     report = TransferReport()
     if not plan.already_switched:
-        report = transfer(plan.source, plan.target, org.id, batch=batch, progress=progress)
+        with plan.target.connect() as conn:  # moving back: the rows are welcome there again
+            fences.lift(conn, org.id)
+        report = copy_fenced(plan, batch, progress)
         # Verified: switch in one statement, then drop this process's engines for the organization.
         org.database_url = seal(render(plan.target_url), state.fernet) if plan.direction == "dedicated" else None
         db.session.commit()
@@ -116,6 +119,8 @@ def execute(
             detail=f"{plan.source.label} -> {plan.target.label}: "
             + ", ".join(f"{t} {s.count}" for t, s in report.verified.items()),
         )
+    else:  # a re-run that finds the switch done (killed right after it): the fence stays in place
+        fence(plan)
     if purge_shared and plan.direction == "dedicated":
         with plan.source.connect() as conn:
             conn.autocommit = True
@@ -123,6 +128,24 @@ def execute(
         audit.record("tenants.purge-shared", org_id=org.id, detail=f"{purged} rows deleted from {plan.source.label}")
         plan.notes.append(f"{purged} rows of {org.id} deleted from the shared database.")
     return report
+
+
+def fence(plan: MovePlan) -> None:
+    with plan.source.connect() as conn:
+        fences.install(conn, plan.org.id, plan.target.label)
+
+
+def copy_fenced(plan: MovePlan, batch: int, progress: Callable[[str, int], None]) -> TransferReport:
+    """Copy, fence the source, verify. From the fence on, a writer still routed to the source is
+    refused (and retries) instead of writing a row that the switch would leave behind. When
+    the verification fails, the fence is lifted: nothing was switched, the source stays live."""
+    try:
+        return transfer(plan.source, plan.target, plan.org.id, batch=batch, progress=progress,
+                        before_verify=lambda: fence(plan))  # fmt: skip
+    except Exception:
+        with plan.source.connect() as conn:
+            fences.lift(conn, plan.org.id)
+        raise
 
 
 def describe_failure(exc: Exception) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL
 
 from app.models import TENANT_MODELS
 from app.models.tenant import skip_giving_stats
+from app.operations.fences import skip_fences
 from app.tenancy.urls import connect_params, mask
 
 TABLES = tuple(model.__tablename__ for model in TENANT_MODELS)
@@ -110,6 +111,7 @@ def delete_org_rows(conn: psycopg.Connection, org_id: str, tables=TABLES, batch:
         while True:
             with conn.transaction():
                 skip_giving_stats(conn)
+                skip_fences(conn)  # a purge of the old location, which is fenced after the switch
                 n = conn.execute(
                     sql.SQL(
                         'DELETE FROM {t} WHERE "organizationId" = %s AND id IN '
@@ -188,8 +190,11 @@ def transfer(
     *,
     batch: int = DEFAULT_BATCH,
     progress: Callable[[str, int], None] = lambda table, n: None,
+    before_verify: Callable[[], None] = lambda: None,
 ) -> TransferReport:
-    """Copy and verify; raises TransferError when the copies differ (nothing is switched then)."""
+    """Copy and verify; raises TransferError when the copies differ (nothing is switched then).
+    before_verify runs between the two (a move fences the source there, so nothing written
+    after the verification can be left behind)."""
     report = TransferReport()
     with source.connect() as src, target.connect() as dst:
         dst.autocommit = True
@@ -202,6 +207,7 @@ def transfer(
                 last = None
             report.tables[table] = copy_table(src, dst, table, org_id, last, batch, progress)
         src.rollback()
+        before_verify()
         for table in TABLES:
             expected, got = table_state(src, table, org_id), table_state(dst, table, org_id)
             if expected != got:

@@ -1,0 +1,81 @@
+"""After a move, the old location refuses the organization's writes (SQLSTATE 55000); moving
+back lifts the fence; a move that fails leaves its source live and unfenced."""
+
+import threading
+
+import psycopg
+import pytest
+
+from app.operations.fences import is_fence_error
+from tests.helpers import add_org, sql
+from tests.operations.conftest import stored_url
+
+NEW_DONOR = """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName") VALUES (%s, %s, 'New', 'Writer')"""
+
+
+def write(url, statement, params=()):
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(statement, params)
+
+
+def test_old_location_refuses_the_moved_organization_and_only_it(app, runner, databases, new_database, loaded):
+    add_org(app, "org-other", "Other")
+    target = new_database("fenced")
+    assert runner.invoke(args=["tenants", "move", "org-m", "--to", target]).exit_code == 0
+
+    for statement, params in (
+        (NEW_DONOR, ("late-1", "org-m")),
+        ("""UPDATE "Donor" SET city = 'x' WHERE "organizationId" = 'org-m'""", ()),
+        ("""DELETE FROM "Donation" WHERE "organizationId" = 'org-m'""", ()),
+        ("""INSERT INTO "Campaign" (id, "organizationId", name) VALUES ('c-late', 'org-m', 'Late')""", ()),
+    ):
+        with pytest.raises(psycopg.Error) as refused:
+            write(databases["main"], statement, params)
+        assert refused.value.sqlstate == "55000" and is_fence_error(refused.value)
+        assert "organization org-m moved to another database at " in str(refused.value)
+        assert "re-read its databaseUrl" in str(refused.value)
+    write(databases["main"], NEW_DONOR, ("other-1", "org-other"))  # other organizations write as before
+    write(target, NEW_DONOR, ("new-1", "org-m"))  # and the new location takes org-m's writes
+    assert sql(databases["main"], """SELECT count(*) FROM "Donor" WHERE id = 'late-1'""") == [(0,)]
+
+    back = runner.invoke(args=["tenants", "move", "org-m", "--to-shared"])
+    assert back.exit_code == 0, back.output
+    write(databases["main"], NEW_DONOR, ("back-1", "org-m"))  # moving back lifts the fence
+    with pytest.raises(psycopg.Error) as refused:
+        write(target, NEW_DONOR, ("stale-1", "org-m"))  # and fences the place it left
+    assert is_fence_error(refused.value)
+    assert sql(databases["main"], """SELECT "movedTo" FROM "TenantFence" """) == []
+
+
+def test_a_move_that_fails_under_a_writer_leaves_the_source_live(app, runner, databases, new_database, loaded):
+    """The offline move refuses to switch while the organization is written to; the writer,
+    and another organization's writer, never stop, and no fence is left on the live source."""
+    add_org(app, "org-other", "Other")
+    target = new_database("busy")
+    stop, errors, written = threading.Event(), [], {"org-m": 0, "org-other": 0}
+
+    def writer(org_id):
+        with psycopg.connect(databases["main"], autocommit=True) as conn:
+            while not stop.is_set():
+                try:
+                    conn.execute(NEW_DONOR, (f"{org_id}-w{written[org_id]}", org_id))
+                    written[org_id] += 1
+                except psycopg.Error as exc:
+                    errors.append((org_id, str(exc)))
+
+    threads = [threading.Thread(target=writer, args=(org,)) for org in written]
+    for thread in threads:
+        thread.start()
+    try:
+        moved = runner.invoke(args=["tenants", "move", "org-m", "--to", target, "--batch", "100"])
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert moved.exit_code == 1 and "written to during the move" in moved.output, moved.output
+    assert stored_url(databases, "org-m") is None  # not switched
+    assert sql(databases["main"], 'SELECT count(*) FROM "TenantFence"') == [(0,)]
+    assert written["org-other"] > 0 and not [e for e in errors if e[0] == "org-other"]
+    write(databases["main"], NEW_DONOR, ("after-1", "org-m"))  # the source takes writes again
+    count = sql(databases["main"], """SELECT count(*) FROM "Donor" WHERE id LIKE 'org-m-w%'""")[0][0]
+    assert count == written["org-m"]  # every acknowledged write is there
