@@ -108,6 +108,18 @@ class EngineRegistry:
         for old in stale:
             self._dispose(old)
 
+    def forget(self, org_id: str) -> None:
+        """Another process changed the organization's route: drop the engine it used here, with
+        its failure and schema memory (its next request starts afresh). "" forgets them all."""
+        if not org_id:
+            self.dispose_all()
+            return
+        with self._lock:
+            key = self._org_keys.pop(org_id, None)
+            entry = self._entries.pop(key, None) if key else None
+        if entry is not None:
+            self._dispose(entry)
+
     def _rebind(self, org_id: str, key: str | None) -> list[EngineEntry]:
         # Called with the lock held. An engine no organization uses any more is disposed
         # at once, so a changed or cleared URL leaves no connection open to the old database.

@@ -6,6 +6,7 @@ organization's dedicated database, or on the main one, applying the fallback pol
 Flask hooks that call it per request live in hooks.py.
 """
 
+import threading
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g
@@ -15,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from app import audit
 from app.models import Organization
 from app.tenancy.engines import EngineEntry, EngineRegistry, make_read_only_engine
+from app.tenancy.notifications import RouteListener
 from app.tenancy.probe import MESSAGES as CODE_MESSAGES
 from app.tenancy.probe import ProbeResult, classify, probe
 from app.tenancy.schema import check_schema
@@ -71,6 +73,8 @@ class Tenancy:
             policy=self.policy,
         )
         self._shared_engine = None
+        self._listener: RouteListener | None = None
+        self._listener_lock = threading.Lock()
 
     @property
     def shared_engine(self):
@@ -85,7 +89,18 @@ class Tenancy:
             )
         return self._shared_engine
 
+    def listen_for_route_changes(self) -> None:
+        """Started with the first tenant session, so commands that serve nothing hold no listener."""
+        if self._listener is not None or self.main_url.get_backend_name() != "postgresql":
+            return
+        with self._listener_lock:
+            if self._listener is None:
+                self._listener = RouteListener(self.main_url, self.registry.forget)
+                self._listener.start()
+
     def dispose(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         self.registry.dispose_all()
         if self._shared_engine is not None:
             self._shared_engine.dispose()
@@ -113,6 +128,7 @@ class Tenancy:
         return bool(self.config["ENABLE_MULTI_DATABASE"] and org.database_url)
 
     def open_session(self, org: Organization) -> tuple[TenantSession, Route]:
+        self.listen_for_route_changes()
         if not self.uses_dedicated(org):
             self.registry.release(org.id)
             return self._shared_session(org), Route("shared", "shared")

@@ -7,6 +7,7 @@ raises InvalidDatabaseUrl with a reason that never repeats the password.
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -188,14 +189,14 @@ def fernet_for(keys: str) -> MultiFernet | None:
     return MultiFernet([Fernet(k.encode()) for k in parts])
 
 
-def resolve_stored(stored: str, fernet: MultiFernet | None) -> str:
+def resolve_stored(stored: str, fernet: MultiFernet | None, env: Mapping[str, str] = os.environ) -> str:
     """The URL text behind a stored "databaseUrl" value (plain, env:NAME or enc:v1:...)."""
     kind = storage_kind(stored)
     if kind == "env":
         name = stored[len(ENV_PREFIX) :]
         if not _ENV_NAME.match(name):
             raise UnresolvableUrl("env: must be followed by an environment variable name.")
-        value = os.environ.get(name)
+        value = env.get(name)
         if not value:
             raise UnresolvableUrl(f"The environment variable {name} is not set.")
         return value
@@ -207,6 +208,17 @@ def resolve_stored(stored: str, fernet: MultiFernet | None) -> str:
         except (InvalidToken, ValueError):
             raise UnresolvableUrl("The URL cannot be decrypted with any TENANT_URL_ENCRYPTION_KEY.") from None
     return stored
+
+
+def resolve(stored: str | None, env: Mapping[str, str] = os.environ) -> str | None:
+    """For the platform's writers (docs/platform.md): the connection URL behind a stored
+    "databaseUrl", or None for shared mode (use the main database). Reads
+    TENANT_URL_ENCRYPTION_KEY (Fernet keys, newest first) and env:NAME variables from env.
+    Raises UnresolvableUrl (a ValueError) for a value it cannot turn into a URL: never fall
+    back to the main database then."""
+    if stored is None:
+        return None
+    return resolve_stored(stored, fernet_for(env.get("TENANT_URL_ENCRYPTION_KEY", "")), env)
 
 
 def seal(url_text: str, fernet: MultiFernet | None) -> str:
