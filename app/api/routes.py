@@ -50,7 +50,10 @@ def organization_json(org: Organization) -> dict:
 
 
 def json_body(required: bool) -> dict:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes
+        raise ApiError(400, "bad_request", "The body must be a JSON object.") from None
     if body is None:
         if required or request.get_data():
             raise ApiError(400, "bad_request", "The body must be a JSON object.")

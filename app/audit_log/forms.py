@@ -12,4 +12,9 @@ class AuditFilterForm(QueryForm):
     action = StringField("Action", validators=[Optional(), Length(max=100)])
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
-    before = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    before = IntegerField(validators=[Optional(), NumberRange(min=1, max=2**63 - 1)])
+
+    def filters(self) -> dict:
+        """The filters as typed, for the page's links (never other query-string keys)."""
+        names = ("organization", "admin", "action", "since", "until")
+        return {name: self[name].raw_data[0] for name in names if self[name].raw_data and self[name].raw_data[0]}

@@ -1,8 +1,9 @@
 """/audit: the append-only audit log, for owners. No route here or anywhere deletes a row."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
-from flask import render_template, request
+from flask import render_template
+from flask_login import current_user
 from sqlalchemy import Select, select
 
 from app.audit_log import bp
@@ -22,6 +23,9 @@ bp.before_request(require_owner)
 def filtered() -> tuple[AuditFilterForm, Select]:
     form = AuditFilterForm.from_query_or_400()
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    scope = current_user.organization_scope
+    if scope:  # an owner limited to some organizations sees their events only
+        stmt = stmt.where(AuditEvent.organization_id.in_(scope))
     if form.organization.data:
         stmt = stmt.where(AuditEvent.organization_id == form.organization.data.strip())
     if form.admin.data:
@@ -31,7 +35,7 @@ def filtered() -> tuple[AuditFilterForm, Select]:
     if form.since.data:
         stmt = stmt.where(AuditEvent.created_at >= datetime.combine(form.since.data, time.min, UTC))
     if form.until.data:
-        stmt = stmt.where(AuditEvent.created_at < datetime.combine(form.until.data + timedelta(days=1), time.min, UTC))
+        stmt = stmt.where(AuditEvent.created_at <= datetime.combine(form.until.data, time.max, UTC))
     return form, stmt
 
 
@@ -42,7 +46,7 @@ def index():
         stmt = stmt.where(AuditEvent.id < form.before.data)
     events = db.session.scalars(stmt.limit(PAGE_SIZE + 1)).all()
     older = events[PAGE_SIZE - 1].id if len(events) > PAGE_SIZE else None
-    filters = {k: v for k, v in request.args.items() if k != "before" and v}
+    filters = form.filters()
     return render_template("audit_log/index.html", form=form, events=events[:PAGE_SIZE], older=older, filters=filters)
 
 

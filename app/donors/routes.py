@@ -39,6 +39,8 @@ def index():
 @bp.get("/organizations/<org_id>/donors.csv")
 def export():
     filters = DonorListForm.from_query_or_400().filters()
+    if g.tenant_route.problem is not None:  # a file must never hold the shared database's rows instead
+        raise g.tenant_route.problem
     audit.record("donors.export", org_id=g.org.id, detail=f"{g.tenant_route.target}; filters {filters or 'none'}")
     session = g.tenant_session
 

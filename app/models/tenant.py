@@ -122,8 +122,9 @@ class TenantFence(db.Model):
     __tablename__ = "TenantFence"
 
     organization_id: Mapped[str] = mapped_column("organizationId", Text, primary_key=True)
-    moved_at: Mapped[datetime] = mapped_column("movedAt", DateTime(timezone=True), server_default=func.now(),
-                                               nullable=False)  # fmt: skip
+    moved_at: Mapped[datetime] = mapped_column(
+        "movedAt", DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
     moved_to: Mapped[str | None] = mapped_column("movedTo", Text)  # masked, never a password
 
 

@@ -57,6 +57,11 @@ def plan_move(state: Tenancy, org: Organization, to_url: str | None) -> MovePlan
         except (InvalidDatabaseUrl, DnsFailure) as exc:
             raise TransferError(f"--to: {exc}") from None
         plan = MovePlan(org, "dedicated", main, writable(state, url), url)
+        with plan.target.connect() as conn:
+            try:
+                state.policy.check_identity(conn)  # the main database behind another address
+            except InvalidDatabaseUrl as exc:
+                raise TransferError(f"--to: {exc}") from None
         if org.database_url:
             current = state.dedicated_url(org)
             if not same_database(current, url):
@@ -140,8 +145,9 @@ def copy_fenced(plan: MovePlan, batch: int, progress: Callable[[str, int], None]
     refused (and retries) instead of writing a row that the switch would leave behind. When
     the verification fails, the fence is lifted: nothing was switched, the source stays live."""
     try:
-        return transfer(plan.source, plan.target, plan.org.id, batch=batch, progress=progress,
-                        before_verify=lambda: fence(plan))  # fmt: skip
+        return transfer(
+            plan.source, plan.target, plan.org.id, batch=batch, progress=progress, before_verify=lambda: fence(plan)
+        )
     except Exception:
         with plan.source.connect() as conn:
             fences.lift(conn, plan.org.id)

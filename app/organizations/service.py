@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Organization
 from app.tenancy.probe import ProbeResult, result
 from app.tenancy.service import tenancy
-from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, seal
+from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, same_login, seal
 
 # A failed connectivity test may be overridden by an owner; a bad or forbidden URL may not.
 NOT_FORCEABLE = {"invalid_url", "forbidden_target"}
@@ -43,16 +43,12 @@ def _stored_url(org: Organization) -> URL | None:
 
 
 def candidate_url(org: Organization, text: str) -> URL:
-    """Parse the edited URL; a blank password keeps the stored one for the same user and host."""
+    """Parse the edited URL. A blank password keeps the stored one only for the very same
+    target (host, port, database and user), with TLS no weaker: the console never sends a
+    stored password anywhere else."""
     url = parse_database_url(text, allow_sqlite=tenancy().config["ALLOW_SQLITE_TENANTS"])
     stored = _stored_url(org)
-    if (
-        not url.password
-        and stored is not None
-        and stored.password
-        and url.username == stored.username
-        and (url.host or "").lower() == (stored.host or "").lower()
-    ):
+    if not url.password and stored is not None and stored.password and same_login(url, stored):
         url = url.set(password=stored.password)
     return url
 

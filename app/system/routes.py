@@ -1,4 +1,5 @@
 from flask import current_app, render_template
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -62,7 +63,7 @@ def system():
             "healthy": not entry.failing(),
             "last_error": entry.last_error,
         }
-        for entry in registry.entries()
+        for entry in registry.entries(current_user.organization_scope or None)
     ]
     settings = {name: current_app.config[name] for name in SHOWN_SETTINGS}
     settings["TENANT_URL_ENCRYPTION_KEY"] = "set" if state.fernet else "not set"
@@ -70,6 +71,7 @@ def system():
         "system/system.html",
         engines=engines,
         settings=settings,
-        counters=registry.counters,
+        # Process-wide figures speak of every organization: for unscoped owners only.
+        counters=None if current_user.organization_scope else registry.counters,
         bound=registry.connection_bound,
     )

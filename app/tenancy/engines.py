@@ -137,9 +137,13 @@ class EngineRegistry:
         entry.engine.dispose()
         self.counters.disposals += 1
 
-    def entries(self) -> list[EngineEntry]:
+    def entries(self, org_ids: frozenset[str] | None = None) -> list[EngineEntry]:
+        """Every cached engine, or those the given organizations use."""
         with self._lock:
-            return list(self._entries.values())
+            if org_ids is None:
+                return list(self._entries.values())
+            keys = {key for org_id, key in self._org_keys.items() if org_id in org_ids}
+            return [entry for key, entry in self._entries.items() if key in keys]
 
     def dispose_all(self) -> None:
         with self._lock:
@@ -172,6 +176,11 @@ class EngineRegistry:
                     cparams["hostaddr"] = addresses[0]
                 cparams.update(policy.connect_extras())
 
+            @event.listens_for(engine, "connect")
+            def _check_identity(dbapi_connection, _record):
+                if url.get_backend_name() == "postgresql":
+                    policy.check_identity(dbapi_connection)
+
         return engine
 
 
@@ -182,11 +191,17 @@ def make_read_only_engine(
 
     TENANT_POOL_SIZE=0 keeps no connection between uses (NullPool): for deployments where a
     pooler in front of the database is the only pool."""
-    pool = {"poolclass": NullPool} if pool_size == 0 else {
-        "pool_size": pool_size, "max_overflow": max_overflow, "pool_recycle": 1800,
-        # A full pool waits no longer than a connect would: the request then fails fast.
-        "pool_timeout": connect_timeout,
-    }  # fmt: skip
+    pool = (
+        {"poolclass": NullPool}
+        if pool_size == 0
+        else {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_recycle": 1800,
+            # A full pool waits no longer than a connect would: the request then fails fast.
+            "pool_timeout": connect_timeout,
+        }
+    )
     if url.get_backend_name() == "sqlite":
         engine = ping_when_idle(create_engine(url, **pool))
 

@@ -143,7 +143,9 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResul
         if url.get_backend_name() == "sqlite":
             version, revision = _read_sqlite(url)
         else:
-            version, revision = _read_postgres(url, addresses, connect_timeout, policy.connect_extras())
+            version, revision = _read_postgres(url, addresses, connect_timeout, policy)
+    except InvalidDatabaseUrl as exc:  # the main database behind another address
+        return result(exc.code, str(exc), target=target, latency_ms=_ms(started))
     except (psycopg.Error, sqlite3.Error) as exc:
         code, message = classify(exc), None
         if pooled := pooler_error(exc):
@@ -153,8 +155,13 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResul
         return result(code, message, target=target, latency_ms=_ms(started), pooler=behind_pooler(url))
     latency = _ms(started)
     status = status_for(revision)
-    extra = {"target": target, "latency_ms": latency, "server_version": version, "schema_revision": revision,
-             "pooler": behind_pooler(url)}  # fmt: skip
+    extra = {
+        "target": target,
+        "latency_ms": latency,
+        "server_version": version,
+        "schema_revision": revision,
+        "pooler": behind_pooler(url),
+    }
     if not status.ok:
         return result(status.code, status.message, status.hint, **extra)
     through = " through a connection pooler (transaction mode)" if extra["pooler"] else ""
@@ -165,17 +172,20 @@ def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def _read_postgres(url: URL, addresses: list[str], connect_timeout: int, extras: dict) -> tuple[str, str | None]:
+def _read_postgres(
+    url: URL, addresses: list[str], connect_timeout: int, policy: TargetPolicy
+) -> tuple[str, str | None]:
     params = connect_params(
         url,
         connect_timeout=connect_timeout,
         application_name="tenant-console-probe",
         hostaddr=addresses[0] if addresses else None,
-        **extras,
+        **policy.connect_extras(),
     )
     # No start-up options and nothing prepared: the same steps work directly and through a
     # transaction-mode pooler, which refuses options and keeps nothing past one transaction.
     with psycopg.connect(**params, autocommit=True, prepare_threshold=None) as conn:
+        policy.check_identity(conn)
         conn.read_only = True
         with conn.transaction():
             conn.execute(f"SET LOCAL statement_timeout = {PROBE_STATEMENT_TIMEOUT_MS}")

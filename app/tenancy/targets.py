@@ -13,11 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
+import psycopg
 from sqlalchemy.engine import URL
 
-from app.tenancy.urls import ForbiddenTarget
+from app.tenancy.urls import ForbiddenTarget, connect_params
 
 METADATA_ADDRESSES = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("169.254.169.254")}
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 SECURE_SSL_MODES = {"require", "verify-ca", "verify-full"}
 _resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
 
@@ -52,6 +55,38 @@ def resolve(host: str, port: int, timeout: float) -> list[str]:
     return addresses
 
 
+def canonical(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address a connection really reaches. IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible
+    (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) forms are their IPv4 address (Python's ipaddress
+    would call ::ffff:169.254.169.254 neither link-local nor in 169.254.0.0/16); 0.0.0.0 and ::
+    reach this host, as loopback does."""
+    address = ipaddress.ip_address(text.split("%")[0])
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address in NAT64 or (address in IPV4_COMPATIBLE and int(address) > 1):
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.is_unspecified:
+        address = ipaddress.ip_address("127.0.0.1" if address.version == 4 else "::1")
+    return address
+
+
+def forbidden_reason(text: str, denied_networks: list) -> str | None:
+    """Why an address may never be a tenant database's, or None; decided without connecting."""
+    address = canonical(text)
+    if address.is_link_local or address in METADATA_ADDRESSES:
+        return "a link-local or cloud-metadata address"
+    if any(address in network or ipaddress.ip_address(text.split("%")[0]) in network for network in denied_networks):
+        return "in TENANT_DB_DENIED_NETWORKS"
+    return None
+
+
+def this_host(text: str) -> str:
+    """A key under which every loopback address is the same host."""
+    address = canonical(text)
+    return "loopback" if address.is_loopback else str(address)
+
+
 class TargetPolicy:
     def __init__(
         self,
@@ -69,6 +104,7 @@ class TargetPolicy:
         self.denied_networks = parse_networks(denied_networks)
         self.dns_timeout = dns_timeout
         self._main_addresses: list[str] | None = None
+        self._main_identity: tuple | None = None
 
     def check(self, url: URL) -> list[str]:
         """The addresses to connect to; raises ForbiddenTarget or DnsFailure."""
@@ -85,14 +121,27 @@ class TargetPolicy:
             raise ForbiddenTarget(f"The host {host} is not in TENANT_DB_ALLOWED_HOSTS.")
         addresses = resolve(host, url.port or 5432, self.dns_timeout)
         for text in addresses:
-            address = ipaddress.ip_address(text.split("%")[0])
-            if address.is_link_local or address in METADATA_ADDRESSES:
-                raise ForbiddenTarget(f"The host {host} is a link-local or cloud-metadata address.")
-            if any(address in network for network in self.denied_networks):
-                raise ForbiddenTarget(f"The host {host} is in TENANT_DB_DENIED_NETWORKS.")
+            reason = forbidden_reason(text, self.denied_networks)
+            if reason:
+                raise ForbiddenTarget(f"The host {host} is {reason}.")
         if self._is_main(url, addresses):
             raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
         return addresses
+
+    def check_identity(self, conn) -> None:
+        """After connecting, before anything else: refuse the console's own main database
+        whatever address reached it (a host name, another loopback address, a port forward,
+        a pooler). conn: a psycopg connection. Raises ForbiddenTarget."""
+        if self.main_url.get_backend_name() != "postgresql":
+            return
+        if self._main_identity is None:
+            try:
+                with psycopg.connect(**connect_params(self.main_url, connect_timeout=self.dns_timeout)) as main:
+                    self._main_identity = server_identity(main) or ()
+            except psycopg.Error:
+                return  # unknown for now: the address checks stand, and the next connection asks again
+        if self._main_identity and server_identity(conn) == self._main_identity:
+            raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
 
     def connect_extras(self) -> dict:
         """Connection settings the operator sets for every tenant connection (a CA file for verify-full)."""
@@ -109,7 +158,24 @@ class TargetPolicy:
                 self._main_addresses = resolve(main.host or "127.0.0.1", main.port or 5432, self.dns_timeout)
             except DnsFailure:
                 self._main_addresses = []
-        return (url.host or "").lower() == (main.host or "").lower() or bool(set(addresses) & set(self._main_addresses))
+        same = {this_host(a) for a in addresses} & {this_host(a) for a in self._main_addresses}
+        return (url.host or "").lower() == (main.host or "").lower() or bool(same)
+
+
+def server_identity(conn) -> tuple | None:
+    """(system identifier, database name) of a fresh psycopg connection's server: the same
+    pair means the same database, whatever the address. None where the server does not
+    tell (a role without access to pg_control_system). The connection is left as it came."""
+    try:
+        row = conn.execute(IDENTITY).fetchone()
+    except psycopg.Error:
+        row = None
+    if not conn.autocommit:
+        conn.rollback()
+    return tuple(row) if row else None
+
+
+IDENTITY = "SELECT (pg_control_system()).system_identifier::text, current_database()"
 
 
 def _host_matches(host: str, allowed: str) -> bool:

@@ -18,7 +18,9 @@ ALLOWED_QUERY_KEYS = {"sslmode", "application_name", "pgbouncer"}
 # the console strips it before connecting and keeps no state beyond one transaction there.
 POOLER_PARAM = "pgbouncer"
 SUPABASE_POOLER_PORT = 6543  # Supavisor's transaction mode on Supabase hosts
-SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+# libpq's sslmode from weakest to strongest; no sslmode means prefer.
+SSL_STRENGTH = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+SSL_MODES = frozenset(SSL_STRENGTH)
 MAX_URL_LENGTH = 2048
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
@@ -157,6 +159,12 @@ def behind_pooler(url: URL) -> bool:
 def for_driver(url: URL) -> URL:
     """url as the driver takes it: without the pooler mark, which is not a libpq parameter."""
     return url.difference_update_query([POOLER_PARAM]) if POOLER_PARAM in url.query else url
+
+
+def same_login(new: URL, stored: URL) -> bool:
+    """new names the same server, database and user as stored, with TLS at least as strong."""
+    strength = [SSL_STRENGTH.index(u.query.get("sslmode", "prefer")) for u in (new, stored)]
+    return same_database(new, stored) and new.username == stored.username and strength[0] >= strength[1]
 
 
 def same_database(a: URL, b: URL) -> bool:

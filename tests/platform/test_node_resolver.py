@@ -37,8 +37,11 @@ def fence_error(databases) -> dict:
             conn.execute("""INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName")
                             VALUES ('x', 'org-gone', 'A', 'B')""")
         conn.execute("""DELETE FROM "TenantFence" WHERE "organizationId" = 'org-gone'""")
-    return {"sqlstate": refused.value.sqlstate, "message": refused.value.diag.message_primary,
-            "organizationId": "org-gone"}  # fmt: skip
+    return {
+        "sqlstate": refused.value.sqlstate,
+        "message": refused.value.diag.message_primary,
+        "organizationId": "org-gone",
+    }
 
 
 def test_node_and_python_resolvers_read_what_the_console_stored(make_app, databases, tmp_path):
@@ -65,20 +68,44 @@ def test_node_and_python_resolvers_read_what_the_console_stored(make_app, databa
 
     env_url = databases["tenant_b"]
     vectors = [
-        {"label": "encrypted, old key", "stored": before_rotation, "env": {"TENANT_URL_ENCRYPTION_KEY": old_key},
-         "expected": typed["org-enc"]},
-        {"label": "encrypted, rotated, both keys newest first", "stored": after_rotation,
-         "env": {"TENANT_URL_ENCRYPTION_KEY": f"{new_key},{old_key}"}, "expected": typed["org-enc"]},
-        {"label": "encrypted, rotated, new key only", "stored": after_rotation,
-         "env": {"TENANT_URL_ENCRYPTION_KEY": new_key}, "expected": typed["org-enc"]},
-        {"label": "old token, both keys", "stored": before_rotation,
-         "env": {"TENANT_URL_ENCRYPTION_KEY": f"{new_key},{old_key}"}, "expected": typed["org-enc"]},
+        {
+            "label": "encrypted, old key",
+            "stored": before_rotation,
+            "env": {"TENANT_URL_ENCRYPTION_KEY": old_key},
+            "expected": typed["org-enc"],
+        },
+        {
+            "label": "encrypted, rotated, both keys newest first",
+            "stored": after_rotation,
+            "env": {"TENANT_URL_ENCRYPTION_KEY": f"{new_key},{old_key}"},
+            "expected": typed["org-enc"],
+        },
+        {
+            "label": "encrypted, rotated, new key only",
+            "stored": after_rotation,
+            "env": {"TENANT_URL_ENCRYPTION_KEY": new_key},
+            "expected": typed["org-enc"],
+        },
+        {
+            "label": "old token, both keys",
+            "stored": before_rotation,
+            "env": {"TENANT_URL_ENCRYPTION_KEY": f"{new_key},{old_key}"},
+            "expected": typed["org-enc"],
+        },
         {"label": "plain", "stored": plain, "env": {}, "expected": typed["org-plain"]},
-        {"label": "plain, encrypted by encrypt-urls", "stored": stored(databases, "org-plain"),
-         "env": {"TENANT_URL_ENCRYPTION_KEY": new_key}, "expected": typed["org-plain"]},
-        {"label": "env:NAME", "stored": stored(databases, "org-env"), "env": {"TENANT_DB_ORG_ENV": env_url},
-         "expected": env_url},
-    ]  # fmt: skip
+        {
+            "label": "plain, encrypted by encrypt-urls",
+            "stored": stored(databases, "org-plain"),
+            "env": {"TENANT_URL_ENCRYPTION_KEY": new_key},
+            "expected": typed["org-plain"],
+        },
+        {
+            "label": "env:NAME",
+            "stored": stored(databases, "org-env"),
+            "env": {"TENANT_DB_ORG_ENV": env_url},
+            "expected": env_url,
+        },
+    ]
     for vector in vectors:  # the Python reference resolver: the console's own code
         assert resolve(vector["stored"], vector["env"]) == vector["expected"], vector["label"]
     assert resolve(None, {}) is None
@@ -91,7 +118,12 @@ def test_node_and_python_resolvers_read_what_the_console_stored(make_app, databa
     vectors_file.write_text(
         json.dumps({"vectors": vectors, "wrongKey": wrong_key, "fenceError": fence_error(databases)})
     )
-    done = subprocess.run([node, "--test", str(NODE_TESTS)], env={**os.environ, "VECTORS_FILE": str(vectors_file)},
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [node, "--test", str(NODE_TESTS)],
+        env={**os.environ, "VECTORS_FILE": str(vectors_file)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "# fail 0" in done.stdout and "# pass 4" in done.stdout, done.stdout

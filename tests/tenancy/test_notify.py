@@ -55,8 +55,9 @@ def test_every_route_change_notifies_and_nothing_else_does(make_app, databases, 
 
 def test_a_save_in_one_process_is_served_by_another_on_its_next_request(make_app, databases):
     """Two console processes (two apps, each with its own engines and failure memory)."""
-    first, second = (make_app(ENABLE_MULTI_DATABASE=True, TENANT_RETRY_AFTER=300, TENANT_CONNECT_TIMEOUT=2)
-                     for _ in range(2))  # fmt: skip
+    first, second = (
+        make_app(ENABLE_MULTI_DATABASE=True, TENANT_RETRY_AFTER=300, TENANT_CONNECT_TIMEOUT=2) for _ in range(2)
+    )
     pg_port = int(re.search(r":(\d+)/", databases["tenant_a"]).group(1))
     proxy = Proxy(pg_port)  # stopped: the database behind it is down
     url = with_port(databases["tenant_a"], proxy.port)

@@ -41,15 +41,26 @@ def test_pooled_database_tests_ok_saves_without_force_and_serves_thirty_pages(ma
     url = pgbouncer.url(databases["tenant_b"].rsplit("/", 1)[1])
 
     token = csrf_token(client.get("/organizations/org-p").get_data(as_text=True))
-    tested = client.post("/organizations/org-p/database/test", data={"csrf_token": token, "database_url": url},
-                         headers={"Accept": "application/json"}).get_json()  # fmt: skip
+    tested = client.post(
+        "/organizations/org-p/database/test",
+        data={"csrf_token": token, "database_url": url},
+        headers={"Accept": "application/json"},
+    ).get_json()
     assert tested["data"]["code"] == "ok" and tested["data"]["pooler"] is True, tested
     assert "connection pooler" in tested["data"]["message"]
     saved = client.post("/organizations/org-p/database", data={"csrf_token": token, "database_url": url})
     assert saved.status_code == 302  # no force needed
 
-    pages = ["/donors", "/donors?q=hop", "/donors?q=lovelace@", "/donors?sort=created", "/donors?sort=total",
-             f"/donors/{donors[0]}", "/donors.csv", "/campaigns"]  # fmt: skip
+    pages = [
+        "/donors",
+        "/donors?q=hop",
+        "/donors?q=lovelace@",
+        "/donors?sort=created",
+        "/donors?sort=total",
+        f"/donors/{donors[0]}",
+        "/donors.csv",
+        "/campaigns",
+    ]
     for n in range(30):
         response = client.get("/organizations/org-p" + pages[n % len(pages)])
         assert response.status_code == 200, (pages[n % len(pages)], response.status_code)
