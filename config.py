@@ -117,6 +117,12 @@ class Config:
         self.TENANT_DB_REQUIRE_SSL = env_bool("TENANT_DB_REQUIRE_SSL", False)
         self.TENANT_DB_SSLROOTCERT = os.environ.get("TENANT_DB_SSLROOTCERT", "")
         self.FORCE_HTTPS = env_bool("FORCE_HTTPS", False)
+        # Proxies in front of the console whose X-Forwarded-For/-Proto are believed (ProxyFix); 0: none.
+        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+        # Host names the console answers to (Flask validates the Host header against them);
+        # the HTTPS redirect is built from a validated host only.
+        hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+        self.TRUSTED_HOSTS = hosts or None
         self.ADMIN_SESSION_IDLE_MINUTES = env_int("ADMIN_SESSION_IDLE_MINUTES", 30)
         self.LOGIN_RATE_LIMIT_IP = os.environ.get("LOGIN_RATE_LIMIT_IP", "20/minute")
         self.LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15minutes")
@@ -130,6 +136,13 @@ class Config:
         # SQL echo can print parameters; never in production.
         self.SQLALCHEMY_ECHO = self.APP_ENV != "production" and env_bool("SQLALCHEMY_ECHO", False)
         self.check_encryption_key()
+        if self.TRUSTED_PROXIES < 0:
+            raise ConfigError("TRUSTED_PROXIES must be 0 or more (the number of proxies in front of the console).")
+        if self.APP_ENV == "production" and self.FORCE_HTTPS and not self.TRUSTED_HOSTS:
+            raise ConfigError(
+                "FORCE_HTTPS redirects to https://<host>: set TRUSTED_HOSTS (comma-separated host names "
+                "the console answers to) so the redirect never takes its host from the request."
+            )
         self.SQLALCHEMY_ENGINE_OPTIONS = main_engine_options(self.SQLALCHEMY_DATABASE_URI)
 
     def check_encryption_key(self) -> None:

@@ -16,6 +16,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
     logging_setup.init_app(app)
     request_log.init_app(app)
+    headers.init_app(app)  # first: plain HTTP is redirected before anything else answers it
     db.init_app(app)
     with app.app_context():
         pooling.ping_when_idle(db.engine)
@@ -26,7 +27,6 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     limiter.init_app(app)
     bootstrap.init_app(app)
     security.init_app(app)
-    headers.init_app(app)
     tenancy_hooks.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

@@ -3,12 +3,14 @@
 import re
 import secrets
 import sys
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app import audit
 from app.api.tokens import TOKEN_PREFIX, token_hash
 from app.auth.passwords import hash_password
 from app.cli_failure import CommandFailed
@@ -16,7 +18,7 @@ from app.extensions import db
 from app.models import AdminOrganization, AdminUser, ApiToken, Organization
 from app.models.main import ROLES
 from app.operations.commands import tenants
-from app.security import find_admin
+from app.security import end_sessions, find_admin
 
 orgs = AppGroup("orgs", help="Manage organizations.")
 _ORG_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -42,12 +44,7 @@ def create_admin(email: str, role: str, org_ids: tuple[str, ...], password_stdin
     for org_id in org_ids:
         if db.session.get(Organization, org_id) is None:
             raise CommandFailed(f"organization {org_id} not found.")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if len(password) < 12:
-            raise CommandFailed("the password must be at least 12 characters.")
-    else:
-        password = new_password()
+    password = read_password() if password_stdin else new_password()
     admin = AdminUser(email=email, password_hash=hash_password(password), role=role)
     admin.scoped_organizations = [AdminOrganization(organization_id=org_id) for org_id in org_ids]
     db.session.add(admin)
@@ -62,16 +59,67 @@ def create_admin(email: str, role: str, org_ids: tuple[str, ...], password_stdin
 @with_appcontext
 @click.argument("email")
 @click.option("--name", default="api", show_default=True, help="A label to recognise the token by.")
-def create_token(email: str, name: str) -> None:
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=90, show_default=True)
+def create_token(email: str, name: str, expires_days: int) -> None:
     """Create an API bearer token for an admin; the token is the last line printed."""
+    admin = existing_admin(email)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + timedelta(days=expires_days)
+    db.session.add(ApiToken(admin_id=admin.id, name=name, token_hash=token_hash(token), expires_at=expires))
+    db.session.commit()
+    click.echo(
+        f"Token {name!r} for {admin.email} ({admin.role}), valid until {expires:%Y-%m-%d %H:%M} UTC; "
+        "only its hash is stored:"
+    )
+    click.echo(token)
+
+
+@click.command("revoke-tokens")
+@with_appcontext
+@click.argument("email")
+@click.option("--name", help="Only the token with this label (default: every token of the admin).")
+def revoke_tokens(email: str, name: str | None) -> None:
+    """Revoke an admin's API tokens: they answer 401 from now on."""
+    admin = existing_admin(email)
+    stmt = update(ApiToken).where(ApiToken.admin_id == admin.id, ApiToken.revoked_at.is_(None))
+    if name is not None:
+        stmt = stmt.where(ApiToken.name == name)
+    revoked = db.session.execute(stmt.values(revoked_at=func.now())).rowcount
+    db.session.commit()
+    label = f" named {name!r}" if name else ""
+    audit.record("tokens.revoke", detail=f"{revoked} token(s) of {admin.email}{label} revoked")
+    click.echo(f"Revoked {revoked} token(s) of {admin.email}.")
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def reset_password(email: str, password_stdin: bool) -> None:
+    """Set a new password (or print a generated one once), lift any sign-in lock and end the admin's sessions."""
+    admin = existing_admin(email)
+    password = read_password() if password_stdin else new_password()
+    admin.password_hash = hash_password(password)
+    end_sessions(admin.id)  # also the key of its sign-in locks: every lock is lifted
+    db.session.commit()
+    audit.record("admin.reset-password", detail=f"{admin.email}: password reset, sessions ended")
+    click.echo(f"Password reset for {admin.email}; its sessions are ended and any sign-in lock is lifted.")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+def existing_admin(email: str) -> AdminUser:
     admin = find_admin(email)
     if admin is None:
         raise CommandFailed(f"no admin with email {email.strip().lower()}.")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(admin_id=admin.id, name=name, token_hash=token_hash(token)))
-    db.session.commit()
-    click.echo(f"Token {name!r} for {admin.email} ({admin.role}); only its hash is stored:")
-    click.echo(token)
+    return admin
+
+
+def read_password() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 12:
+        raise CommandFailed("the password must be at least 12 characters.")
+    return password
 
 
 @orgs.command("create")
@@ -132,5 +180,5 @@ def setup_demo(email: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_admin, create_token, demo_data, setup_demo, orgs, tenants):
+    for command in (create_admin, create_token, revoke_tokens, reset_password, demo_data, setup_demo, orgs, tenants):
         app.cli.add_command(command)

@@ -6,6 +6,7 @@ HTTP from the proxy would be redirected too.
 """
 
 from flask import Flask, redirect, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -24,12 +25,17 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def init_app(app: Flask) -> None:
     force_https = app.config["FORCE_HTTPS"]
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Only then are X-Forwarded-For/-Proto believed: the client address that rate limits,
+        # sign-in locks and audit rows use, and whether the request came over HTTPS.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     if force_https:
 
         @app.before_request
         def redirect_to_https():
             if not request.is_secure and request.endpoint not in ("system.healthz", "system.readyz"):
+                # request.host is checked against TRUSTED_HOSTS (required in production with FORCE_HTTPS).
                 return redirect(request.url.replace("http://", "https://", 1), code=301)
             return None
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from app.extensions import db, limiter, login_manager
 from app.models import AdminOrganization, AdminUser
@@ -28,32 +28,40 @@ class SignedInAdmin(AdminIdentity):
     email: str
     role: str
     active: bool
+    session_generation: int
     organization_scope: frozenset[str]  # organization ids this admin may see; empty means all
 
 
 _admin, _scope = AdminUser.__table__, AdminOrganization.__table__
 LOAD_ADMIN = (
-    select(_admin.c.id, _admin.c.email, _admin.c.role, _admin.c.active, _scope.c.organizationId)
+    select(
+        _admin.c.id, _admin.c.email, _admin.c.role, _admin.c.active, _admin.c.sessionGeneration, _scope.c.organizationId
+    )
     .outerjoin(_scope, _scope.c.adminId == _admin.c.id)
     .where(_admin.c.id == bindparam("admin_id"))
 )
 
 
 @login_manager.user_loader
-def load_admin(admin_id: str) -> SignedInAdmin | None:
+def load_admin(session_id: str) -> SignedInAdmin | None:
+    """The admin of a session "id:generation"; None (signed out) once the admin signed out
+    anywhere, had the password reset or was deactivated since the session was made."""
+    admin_id, _, generation = session_id.partition(":")
     try:
         rows = db.session.execute(LOAD_ADMIN, {"admin_id": int(admin_id)}).all()
     except ValueError:
         return None
-    if not rows:
+    if not rows or not rows[0].active or str(rows[0].sessionGeneration) != generation:
         return None
     first = rows[0]
-    return SignedInAdmin(
-        first.id,
-        first.email,
-        first.role,
-        first.active,
-        frozenset(row.organizationId for row in rows if row.organizationId),
+    scope = frozenset(row.organizationId for row in rows if row.organizationId)
+    return SignedInAdmin(first.id, first.email, first.role, first.active, first.sessionGeneration, scope)
+
+
+def end_sessions(admin_id: int) -> None:
+    """Every console session of this admin ends now (the caller commits)."""
+    db.session.execute(
+        update(AdminUser).where(AdminUser.id == admin_id).values(session_generation=AdminUser.session_generation + 1)
     )
 
 

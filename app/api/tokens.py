@@ -30,14 +30,19 @@ def admin_for_bearer(header: str | None) -> AdminUser | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     stored = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if stored is None or not stored.admin.active:
-        return None
     now = datetime.now(UTC)
-    last = stored.last_used_at
-    if last is None or (last.tzinfo and now - last > LAST_USED_PRECISION) or (not last.tzinfo):
+    if stored is None or not stored.admin.active or stored.revoked_at is not None:
+        return None
+    if stored.expires_at is not None and _aware(stored.expires_at) <= now:
+        return None
+    if stored.last_used_at is None or now - _aware(stored.last_used_at) > LAST_USED_PRECISION:
         stored.last_used_at = now
         db.session.commit()
     return stored.admin
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite keeps no zone
 
 
 def authenticate():

@@ -8,7 +8,8 @@ from flask_login import current_user, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.passwords import authenticate
-from app.extensions import limiter
+from app.extensions import db, limiter
+from app.security import end_sessions, find_admin
 
 SIGN_IN_FAILED = "Invalid email or password."
 
@@ -21,12 +22,17 @@ def safe_next(target: str | None) -> str:
 
 
 def account_key() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()[:320]
+    """Failed sign-ins count per account and client address: an attacker elsewhere cannot lock
+    the owner out from the owner's own address. The admin's session generation is part of
+    the key, so reset-password (which bumps it) lifts every lock on the account."""
+    email = (request.form.get("email") or "").strip().lower()[:320]
+    admin = find_admin(email) if email else None
+    return f"login:{email}:{request.remote_addr}:{admin.session_generation if admin else 0}"
 
 
 LOCKED = (
-    "Too many failed sign-ins for this account: it is locked for a while. "
-    "Wait 15 minutes, or ask an owner to check the account."
+    "Too many failed sign-ins for this account from this address: it is locked here for a while. "
+    "Wait 15 minutes, or ask an operator to run flask --app wsgi reset-password for it."
 )
 
 
@@ -64,6 +70,9 @@ def login():
 @bp.post("/logout")
 def logout():
     # CSRFProtect has already refused a post without its token (400).
+    if current_user.is_authenticated:
+        end_sessions(current_user.id)  # on the server: a cookie saved before this no longer works
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You have been signed out.", "info")

@@ -47,6 +47,10 @@ class AdminIdentity(UserMixin):
     def is_owner(self) -> bool:
         return self.role == "owner"
 
+    def get_id(self) -> str:
+        # The session remembers the generation it was made in: bumping it ends the session.
+        return f"{self.id}:{self.session_generation}"
+
 
 class AdminUser(AdminIdentity, db.Model):
     """Someone who signs in to the console (not an organization's member)."""
@@ -61,6 +65,8 @@ class AdminUser(AdminIdentity, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     created_at: Mapped[datetime] = created_at()
     last_login_at: Mapped[datetime | None] = mapped_column("lastLoginAt", DateTime(timezone=True))
+    # Bumped by sign-out, a password reset and a lifted lock: every older session ends.
+    session_generation: Mapped[int] = mapped_column("sessionGeneration", Integer, nullable=False, server_default="0")
 
     scoped_organizations: Mapped[list["AdminOrganization"]] = relationship(
         cascade="all, delete-orphan",
@@ -111,6 +117,8 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column("tokenHash", String(64), unique=True, nullable=False)
     created_at: Mapped[datetime] = created_at()
     last_used_at: Mapped[datetime | None] = mapped_column("lastUsedAt", DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column("expiresAt", DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column("revokedAt", DateTime(timezone=True))
 
     admin: Mapped[AdminUser] = relationship(lazy="joined")
 
