@@ -116,7 +116,7 @@ def through_pgbouncer(main_db: str, env: dict, paths: list[str], args, prefix: s
         with gunicorn(env, workers=WORKERS, threads=THREADS) as port:
             run_load(port, "bench@example.org", paths, args.clients, 3)
             # Every server connection of the tenant databases: PgBouncer's carry the clients' names.
-            with ConnectionSampler(application_name="%", datname_prefix=prefix + "t") as sampler:
+            with ConnectionSampler(application_name="%", datname_prefix=prefix + "_t") as sampler:
                 result = run_load(port, "bench@example.org", paths, args.clients, args.seconds)
         return result, sampler
     finally:

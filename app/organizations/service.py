@@ -9,7 +9,7 @@ from sqlalchemy.engine import URL
 
 from app import audit
 from app.extensions import db
-from app.models import Organization
+from app.models import TENANT_MODELS, Organization
 from app.tenancy.probe import ProbeResult, result
 from app.tenancy.service import tenancy
 from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, same_login, seal
@@ -82,6 +82,14 @@ def save_database_url(org: Organization, text: str, *, force: bool = False) -> P
     else:
         outcome = tenancy().probe(url)
     forced = force and current_user.is_owner and outcome.code not in NOT_FORCEABLE
+    if outcome.ok and not forced and rows_left_behind(org, url):
+        outcome = result(
+            "data_not_moved",
+            f"{org.id}'s rows are still in the shared database and {outcome.target} holds none of them (its "
+            f"pages would show no donors): move them first with flask --app wsgi tenants move {org.id} --to <url>.",
+            "Or save anyway, if the rows are meant to stay behind.",
+            target=outcome.target,
+        )
     if not outcome.ok and not forced:
         audit.record(
             "database.save", org_id=org.id, outcome=outcome.code, detail=f"refused: {old} -> {_target(outcome)}"
@@ -93,6 +101,20 @@ def save_database_url(org: Organization, text: str, *, force: bool = False) -> P
     note = " (saved although the test failed)" if not outcome.ok else ""
     audit.record("database.save", org_id=org.id, outcome=outcome.code, detail=f"{old} -> {mask(url)}{note}")
     return outcome
+
+
+def rows_left_behind(org: Organization, url: URL) -> bool:
+    """The switch guard: org is in shared mode with rows in the main database, and the
+    database at url holds none of them (the rows were never moved there)."""
+    if org.database_url is not None or not any(
+        db.session.scalar(select(model.id).where(model.organization_id == org.id).limit(1)) for model in TENANT_MODELS
+    ):
+        return False
+    probe_engine = tenancy().registry.get(url)
+    with probe_engine.engine.connect() as conn:
+        return not any(
+            conn.scalar(select(model.id).where(model.organization_id == org.id).limit(1)) for model in TENANT_MODELS
+        )
 
 
 def clear_database_url(org: Organization) -> None:

@@ -79,3 +79,30 @@ def test_a_move_that_fails_under_a_writer_leaves_the_source_live(app, runner, da
     write(databases["main"], NEW_DONOR, ("after-1", "org-m"))  # the source takes writes again
     count = sql(databases["main"], """SELECT count(*) FROM "Donor" WHERE id LIKE 'org-m-w%'""")[0][0]
     assert count == written["org-m"]  # every acknowledged write is there
+
+
+def test_saving_a_target_that_does_not_hold_the_rows_is_refused(app, databases, new_database, loaded):
+    """The switch guard: a save that would make org-m's donors vanish is refused (data_not_moved)."""
+    from tests.helpers import add_admin, csrf_token, login
+
+    add_admin(app, "owner@example.org", "owner")
+    token = app.test_cli_runner().invoke(args=["create-token", "owner@example.org"]).output.strip().splitlines()[-1]
+    empty = new_database("nodata")
+    api = app.test_client()
+    put = api.put(
+        "/api/organizations/org-m/database", json={"databaseUrl": empty}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert put.status_code == 422 and put.get_json()["error"]["code"] == "data_not_moved"
+    assert (
+        "tenants move org-m" in put.get_json()["error"]["message"] or "holds none" in put.get_json()["error"]["message"]
+    )
+    assert stored_url(databases, "org-m") is None  # nothing stored
+
+    page = app.test_client()
+    login(page, "owner@example.org")
+    form = {"csrf_token": csrf_token(page.get("/organizations/org-m").get_data(as_text=True)), "database_url": empty}
+    refused = page.post("/organizations/org-m/database", data=form)
+    assert refused.status_code == 422 and "tenants move org-m" in refused.get_data(as_text=True)
+    assert stored_url(databases, "org-m") is None
+    forced = page.post("/organizations/org-m/database", data={**form, "force": "y"})
+    assert forced.status_code == 302 and stored_url(databases, "org-m") == empty  # an owner may still force it
