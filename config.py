@@ -108,6 +108,8 @@ class Config:
         self.TENANT_CONNECT_TIMEOUT = env_int("TENANT_CONNECT_TIMEOUT", 5)
         self.TENANT_STATEMENT_TIMEOUT = env_float("TENANT_STATEMENT_TIMEOUT", 10)
         self.TENANT_RETRY_AFTER = env_float("TENANT_RETRY_AFTER", 30)
+        # Longest hold of one organization's writes when a move cuts over (seconds).
+        self.TENANT_MOVE_MAX_PAUSE = env_float("TENANT_MOVE_MAX_PAUSE", 2)
         self.TENANT_FALLBACK = os.environ.get("TENANT_FALLBACK", "main").strip().lower()
         if self.TENANT_FALLBACK not in ("main", "error"):
             raise ConfigError(f'TENANT_FALLBACK must be "main" or "error", not {self.TENANT_FALLBACK!r}')
@@ -119,10 +121,9 @@ class Config:
         self.FORCE_HTTPS = env_bool("FORCE_HTTPS", False)
         # Proxies in front of the console whose X-Forwarded-For/-Proto are believed (ProxyFix); 0: none.
         self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
-        # Host names the console answers to (Flask validates the Host header against them);
-        # the HTTPS redirect is built from a validated host only.
-        hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
-        self.TRUSTED_HOSTS = hosts or None
+        # Host names the console answers to (TRUSTED_HOSTS; not Flask's own key of that name,
+        # which would refuse the health checks that proxies send to an IP address too).
+        self.TRUSTED_HOST_NAMES = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
         self.ADMIN_SESSION_IDLE_MINUTES = env_int("ADMIN_SESSION_IDLE_MINUTES", 30)
         self.LOGIN_RATE_LIMIT_IP = os.environ.get("LOGIN_RATE_LIMIT_IP", "20/minute")
         self.LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15minutes")
@@ -138,7 +139,7 @@ class Config:
         self.check_encryption_key()
         if self.TRUSTED_PROXIES < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more (the number of proxies in front of the console).")
-        if self.APP_ENV == "production" and self.FORCE_HTTPS and not self.TRUSTED_HOSTS:
+        if self.APP_ENV == "production" and self.FORCE_HTTPS and not self.TRUSTED_HOST_NAMES:
             raise ConfigError(
                 "FORCE_HTTPS redirects to https://<host>: set TRUSTED_HOSTS (comma-separated host names "
                 "the console answers to) so the redirect never takes its host from the request."

@@ -7,6 +7,7 @@ HTTP from the proxy would be redirected too.
 
 from flask import Flask, redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.sansio.utils import host_is_trusted
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -21,6 +22,7 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+HEALTH_ENDPOINTS = ("system.healthz", "system.readyz")
 
 
 def init_app(app: Flask) -> None:
@@ -30,14 +32,18 @@ def init_app(app: Flask) -> None:
         # sign-in locks and audit rows use, and whether the request came over HTTPS.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
-    if force_https:
+    hosts = app.config["TRUSTED_HOST_NAMES"]
 
-        @app.before_request
-        def redirect_to_https():
-            if not request.is_secure and request.endpoint not in ("system.healthz", "system.readyz"):
-                # request.host is checked against TRUSTED_HOSTS (required in production with FORCE_HTTPS).
-                return redirect(request.url.replace("http://", "https://", 1), code=301)
+    @app.before_request
+    def trusted_host_then_https():
+        if request.endpoint in HEALTH_ENDPOINTS:  # probes come by IP address, over plain HTTP
             return None
+        if hosts and not host_is_trusted(request.host, hosts):
+            return "400 Bad Request: this host name is not served here", 400, {"Content-Type": "text/plain"}
+        if force_https and not request.is_secure:
+            # The host is a trusted one (TRUSTED_HOSTS is required in production with FORCE_HTTPS).
+            return redirect(request.url.replace("http://", "https://", 1), code=301)
+        return None
 
     @app.after_request
     def add_headers(response):

@@ -19,6 +19,8 @@ def new_fernet_key() -> str:
 
 TABLES = (
     "TenantFence",
+    "TenantCapture",
+    "TenantChange",
     "AuditEvent",
     "ApiToken",
     "AdminOrganization",

@@ -1,7 +1,6 @@
 """Error pages: a clear message, the right status, never a stack trace or driver text."""
 
 from flask import Flask, current_app, g, request
-from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -12,8 +11,6 @@ from app.tenancy.service import TenantUnavailable, failed_mid_request
 
 
 def handle_http(exc: HTTPException):
-    if request_ctx.url_adapter is None:  # an untrusted Host (TRUSTED_HOSTS): no page can build its links
-        return f"{exc.code} {exc.name}", exc.code, {"Content-Type": "text/plain; charset=utf-8"}
     return error_response(exc.code or 500, exc.name, exc.description or exc.name)
 
 

@@ -7,7 +7,7 @@ every index leads with it so that filter is always the cheap part.
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, Text, func
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, Text, false, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.extensions import db
@@ -126,6 +126,30 @@ class TenantFence(db.Model):
         "movedAt", DateTime(timezone=True), server_default=func.now(), nullable=False
     )
     moved_to: Mapped[str | None] = mapped_column("movedTo", Text)  # masked, never a password
+
+
+class TenantCapture(db.Model):
+    """An organization whose move away from this database is under way: its writes here are
+    captured into "TenantChange" (and held at cutover) by the tenant tables' triggers."""
+
+    __tablename__ = "TenantCapture"
+
+    organization_id: Mapped[str] = mapped_column("organizationId", Text, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column("startedAt", DateTime(timezone=True), server_default=func.now())
+    moving_to: Mapped[str | None] = mapped_column("movingTo", Text)  # masked
+
+
+class TenantChange(db.Model):
+    """One row of a captured organization that a statement inserted, updated or deleted."""
+
+    __tablename__ = "TenantChange"
+    __table_args__ = (Index("ix_TenantChange_org_applied_id", "organizationId", "applied", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)
+    table: Mapped[str] = mapped_column("table", Text, nullable=False)
+    row_id: Mapped[str] = mapped_column("rowId", Text, nullable=False)
+    applied: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
 
 
 # Dependency order: parents first (copies, truncations in reverse).

@@ -6,65 +6,27 @@ and exits non-zero when anything failed.
 
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from cryptography.fernet import InvalidToken
 from flask.cli import AppGroup
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 from sqlalchemy import select
 
 from app import audit
 from app.cli_failure import CommandFailed
 from app.extensions import db
 from app.models import Organization
-from app.operations import backups, migrate, moves, status
+from app.operations import backups, migrate, status
 from app.operations.databases import current_database, writable
-from app.operations.transfer import DEFAULT_BATCH, TransferError
+from app.operations.move_command import move_command
+from app.operations.output import emit, find_org, progress_bar
+from app.operations.transfer import TransferError
 from app.tenancy.service import tenancy
 from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, rotate, seal, storage_kind
 
 tenants = AppGroup("tenants", help="Operate tenant databases: status, migrate, move, backup, restore.")
-err = Console(stderr=True)
-
-
-def emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> None:
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
-        return
-    cells = [["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
-    console = Console()
-    if console.is_terminal:
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column)
-        for line in cells:
-            table.add_row(*line)
-        console.print(table)
-        return
-    for line in [columns, *cells]:
-        click.echo("\t".join(line))
-
-
-@contextmanager
-def progress_bar(description: str, total: int | None):
-    """A rich progress bar on a terminal; nothing otherwise (the summary follows anyway)."""
-    if not err.is_terminal:
-        yield lambda n=1: None
-        return
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
-
-
-def find_org(org_id: str) -> Organization:
-    org = db.session.get(Organization, org_id)
-    if org is None:
-        raise CommandFailed(f"organization {org_id} not found.")
-    return org
+tenants.add_command(move_command)
 
 
 @tenants.command("status")
@@ -112,60 +74,6 @@ def migrate_command(org_id: str | None, dry_run: bool, concurrency: int, as_json
     emit(rows, ["database", "organizations", "result", "detail"], as_json, "Migrations")
     if any(row["result"] == "failed" for row in rows):
         sys.exit(1)
-
-
-@tenants.command("move")
-@click.argument("org_id")
-@click.option("--to", "to_url", help="The dedicated database (postgresql://...).")
-@click.option("--to-shared", is_flag=True, help="Back to the shared main database.")
-@click.option("--purge-shared", is_flag=True, help="After verification, delete the rows left in the main database.")
-@click.option("--dry-run", is_flag=True, help="Print the plan and row counts; change nothing.")
-@click.option("--batch", type=click.IntRange(100, 1_000_000), default=DEFAULT_BATCH, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def move_command(org_id, to_url, to_shared, purge_shared, dry_run, batch, as_json) -> None:
-    """Copy ORG's rows, verify them, then switch its "databaseUrl" in one step."""
-    if bool(to_url) == bool(to_shared):
-        raise CommandFailed("give exactly one of --to URL or --to-shared.")
-    state, org = tenancy(), find_org(org_id)
-    try:
-        plan = moves.plan_move(state, org, None if to_shared else to_url)
-        moves.prepare_target(plan, dry_run)
-        summary = {
-            "organization": org.id,
-            "from": plan.source.label,
-            "to": plan.target.label,
-            "rows": plan.counts,
-            "dryRun": dry_run,
-            "alreadySwitched": plan.already_switched,
-        }
-        if not dry_run:
-            with progress_bar(f"moving {org.id}", sum(plan.counts.values())) as advance:
-                report = moves.execute(
-                    state, plan, purge_shared=purge_shared, batch=batch, progress=lambda table, n: advance(n)
-                )
-            summary |= {
-                "copied": report.tables,
-                "restarted": report.restarted,
-                "verified": {t: {"count": s.count, "checksum": s.checksum} for t, s in report.verified.items()},
-            }
-        summary["notes"] = plan.notes
-    except TransferError as exc:
-        audit.record("tenants.move", org_id=org.id, outcome="failed", detail=str(exc))
-        raise CommandFailed(str(exc)) from None
-    except Exception as exc:  # a database error mid-way: the organization was not switched
-        audit.record("tenants.move", org_id=org.id, outcome="failed", detail=moves.describe_failure(exc))
-        raise CommandFailed(
-            f"{moves.describe_failure(exc)}; {org.id} was not switched. Run the command again to finish."
-        ) from None
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-        return
-    verb = "would move" if dry_run else ("already moved" if plan.already_switched else "moved")
-    click.echo(f"{org.id}: {verb} {plan.source.label} -> {plan.target.label}")
-    for table, count in plan.counts.items():
-        click.echo(f"  {table}: {count} rows" + ("" if dry_run or plan.already_switched else " (verified)"))
-    for note in plan.notes:
-        click.echo(f"  {note}")
 
 
 @tenants.command("backup")

@@ -14,9 +14,10 @@ from sqlalchemy.engine import URL
 from app import audit
 from app.extensions import db
 from app.models import Organization
+from app.operations.databases import DIRECT_NEEDED
 from app.operations.upgrade import upgrade_database
 from app.tenancy.service import Tenancy
-from app.tenancy.urls import InvalidDatabaseUrl, mask, render
+from app.tenancy.urls import InvalidDatabaseUrl, behind_pooler, mask, render
 
 
 @dataclass
@@ -52,6 +53,9 @@ def dedicated_organizations() -> list[Organization]:
 
 def migrate_one(state: Tenancy, target: MigrateTarget, dry_run: bool) -> dict:
     row = {"database": target.label, "organizations": ", ".join(target.orgs)}
+    if behind_pooler(target.url):  # its locks and session settings would not hold through the pooler
+        row["result"], row["detail"] = "failed", DIRECT_NEEDED
+        return row
     if dry_run:
         probe = state.probe(target.url) if target.orgs else None
         row["result"] = "at head" if probe is None or probe.ok else probe.code

@@ -7,9 +7,8 @@ import psycopg
 from sqlalchemy.engine import URL
 
 from app import audit
-from app.extensions import db
 from app.models import Organization
-from app.operations import fences
+from app.operations import capture, fences, online
 from app.operations.databases import writable, writable_main
 from app.operations.transfer import (
     DEFAULT_BATCH,
@@ -19,13 +18,12 @@ from app.operations.transfer import (
     delete_org_rows,
     other_organizations,
     source_counts,
-    transfer,
 )
 from app.operations.upgrade import upgrade_database
 from app.tenancy.schema import read_revision, status_for
 from app.tenancy.service import Tenancy
 from app.tenancy.targets import DnsFailure
-from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, render, same_database, seal
+from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, same_database
 
 
 @dataclass
@@ -106,52 +104,32 @@ def execute(
     *,
     purge_shared: bool,
     batch: int = DEFAULT_BATCH,
-    progress: Callable[[str, int], None] = lambda t, n: None,
-) -> TransferReport:
+    report: Callable[[online.Progress], None] = lambda p: None,
+) -> tuple[TransferReport, online.Progress]:
     org = plan.org
-    report = TransferReport()
+    result, progress = TransferReport(), online.Progress(phase="done")
     if not plan.already_switched:
-        with plan.target.connect() as conn:  # moving back: the rows are welcome there again
-            fences.lift(conn, org.id)
-        report = copy_fenced(plan, batch, progress)
-        # Verified: switch in one statement, then drop this process's engines for the organization.
-        org.database_url = seal(render(plan.target_url), state.fernet) if plan.direction == "dedicated" else None
-        db.session.commit()
-        state.registry.release(org.id)
+        result, progress = online.move(
+            state, plan, max_pause=state.config["TENANT_MOVE_MAX_PAUSE"], batch=batch, report=report
+        )
         audit.record(
             "tenants.move",
             org_id=org.id,
             detail=f"{plan.source.label} -> {plan.target.label}: "
-            + ", ".join(f"{t} {s.count}" for t, s in report.verified.items()),
+            + ", ".join(f"{t} {n}" for t, n in result.verified.items())
+            + f"; writes paused {progress.last_pause_ms} ms",
         )
-    else:  # a re-run that finds the switch done (killed right after it): the fence stays in place
-        fence(plan)
+    else:  # a re-run that finds the switch done (killed right after it): fenced, capture gone
+        with plan.source.connect() as conn:
+            fences.install(conn, org.id, plan.target.label)
+            capture.stop(conn, org.id)
     if purge_shared and plan.direction == "dedicated":
         with plan.source.connect() as conn:
             conn.autocommit = True
             purged = delete_org_rows(conn, org.id, batch=batch)
         audit.record("tenants.purge-shared", org_id=org.id, detail=f"{purged} rows deleted from {plan.source.label}")
         plan.notes.append(f"{purged} rows of {org.id} deleted from the shared database.")
-    return report
-
-
-def fence(plan: MovePlan) -> None:
-    with plan.source.connect() as conn:
-        fences.install(conn, plan.org.id, plan.target.label)
-
-
-def copy_fenced(plan: MovePlan, batch: int, progress: Callable[[str, int], None]) -> TransferReport:
-    """Copy, fence the source, verify. From the fence on, a writer still routed to the source is
-    refused (and retries) instead of writing a row that the switch would leave behind. When
-    the verification fails, the fence is lifted: nothing was switched, the source stays live."""
-    try:
-        return transfer(
-            plan.source, plan.target, plan.org.id, batch=batch, progress=progress, before_verify=lambda: fence(plan)
-        )
-    except Exception:
-        with plan.source.connect() as conn:
-            fences.lift(conn, plan.org.id)
-        raise
+    return result, progress
 
 
 def describe_failure(exc: Exception) -> str:

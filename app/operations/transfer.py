@@ -1,14 +1,8 @@
-"""Moving one organization's rows between databases without losing or duplicating one.
+"""The pieces a move and a backup are built of: one organization's rows between databases.
 
-The guide's `pg_dump --where=...` does not exist; this does what it meant:
-  1. copy "Campaign", "Donor", "DonorPreference", "Donation" (dependency order) for one
-     organization, by COPY in batches walked in id order, each batch committed;
-  2. verify per-table row counts and an order-independent checksum of every column;
-  3. only then switch the organization's "databaseUrl" (one UPDATE).
-A run killed at any point is finished by running it again: the target holds a prefix
-of the source's rows in id order, so the copy resumes after its last id, and a target
-that no longer matches its source is cleared for that table (and the ones after it)
-and copied again. The target is not live until the switch, so clearing it loses nothing.
+COPY in committed batches walked in id order (resumable from the target's last id), an
+order-independent checksum of every column per table, counts, and batched deletes. The
+online move (online.py) puts them together with change capture (capture.py).
 """
 
 from collections.abc import Callable
@@ -71,20 +65,35 @@ def column_list(name: str) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(c) for c in TABLE_COLUMNS[name])
 
 
-def table_state(conn: psycopg.Connection, table: str, org_id: str, up_to: str | None = None) -> TableState:
+def table_state(
+    conn: psycopg.Connection,
+    table: str,
+    org_id: str,
+    up_to: str | None = None,
+    ids: list[str] | None = None,
+    excluding: list[str] | None = None,
+) -> TableState:
     """Row count and a checksum of every column: the sum of each row's md5, so order does not matter.
-    With up_to, only the rows whose id is at most up_to."""
-    bound = sql.SQL(" AND id <= %s") if up_to is not None else sql.SQL("")
-    params = (org_id, up_to) if up_to is not None else (org_id,)
+    Only the rows whose id is at most up_to, among ids, or not among excluding, when given."""
+    where, params = [sql.SQL('"organizationId" = %s')], [org_id]
+    for value, condition in ((up_to, "id <= %s"), (ids, "id = ANY(%s)"), (excluding, "NOT id = ANY(%s)")):
+        if value is not None:
+            where.append(sql.SQL(condition))
+            params.append(value)
     row = conn.execute(
         sql.SQL(
             "SELECT count(*),"
             " coalesce(sum(('x' || substr(md5(ROW({cols})::text), 1, 16))::bit(64)::bigint::numeric), 0)"
-            ' FROM {table} WHERE "organizationId" = %s{bound}'
-        ).format(cols=column_list(table), table=_table(table), bound=bound),
+            " FROM {table} WHERE {where}"
+        ).format(cols=column_list(table), table=_table(table), where=sql.SQL(" AND ").join(where)),
         params,
     ).fetchone()
     return TableState(row[0], str(row[1]))
+
+
+def org_counts(conn: psycopg.Connection, org_id: str) -> dict[str, int]:
+    query = 'SELECT count(*) FROM {} WHERE "organizationId" = %s'
+    return {t: conn.execute(sql.SQL(query).format(_table(t)), (org_id,)).fetchone()[0] for t in TABLES}
 
 
 def org_states(conn: psycopg.Connection, org_id: str) -> dict[str, TableState]:
@@ -125,14 +134,36 @@ def delete_org_rows(conn: psycopg.Connection, org_id: str, tables=TABLES, batch:
     return deleted
 
 
-def _resume_point(src, dst, table: str, org_id: str) -> tuple[str | None, bool]:
-    """(last id already copied, whether the target holds exactly the source's rows up to it)."""
-    last = dst.execute(
-        sql.SQL('SELECT max(id) FROM {} WHERE "organizationId" = %s').format(_table(table)), (org_id,)
-    ).fetchone()[0]
-    if last is None:
-        return None, True
-    return last, table_state(src, table, org_id, last) == table_state(dst, table, org_id, last)
+# A child row whose parent is not in the target yet waits for the replay: while the
+# organization is written to, a parent may be inserted behind the copy's position, and
+# both rows were then captured (app/operations/capture.py).
+PARENTS = {
+    "DonorPreference": 'EXISTS (SELECT 1 FROM "Donor" p WHERE p.id = s."donorId")',
+    "Donation": 'EXISTS (SELECT 1 FROM "Donor" p WHERE p.id = s."donorId") AND '
+    '(s."campaignId" IS NULL OR EXISTS (SELECT 1 FROM "Campaign" c WHERE c.id = s."campaignId"))',
+}
+
+
+def _copy_into(dst, table: str) -> sql.Composed:
+    """COPY straight into the table, or into a staging table for a table with parents."""
+    target = sql.Identifier(table)
+    if table in PARENTS:
+        target = sql.Identifier(f"copy_{table}")
+        dst.execute(
+            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {s} (LIKE {t}) ON COMMIT DELETE ROWS").format(
+                s=target, t=sql.Identifier(table)
+            )
+        )
+    return sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT BINARY)").format(t=target, cols=column_list(table))
+
+
+def _keep_rows_with_parents(dst, table: str) -> None:
+    cols = column_list(table)
+    dst.execute(
+        sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {s} s WHERE " + PARENTS[table]).format(
+            t=sql.Identifier(table), c=cols, s=sql.Identifier(f"copy_{table}")
+        )
+    )
 
 
 def copy_table(
@@ -155,20 +186,15 @@ def copy_table(
         with dst.transaction():
             # Donor rows arrive with their stats: the Donation triggers must not count gifts twice.
             skip_giving_stats(dst)
-            with (
-                src.cursor().copy(
-                    sql.SQL(
-                        'COPY (SELECT {cols} FROM {t} WHERE "organizationId" = %s {after} {until} '
-                        "ORDER BY id) TO STDOUT (FORMAT BINARY)"
-                    ).format(cols=cols, t=name, after=after, until=until),
-                    bounds,
-                ) as out,
-                dst.cursor().copy(
-                    sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT BINARY)").format(t=name, cols=cols)
-                ) as into,
-            ):
+            source = sql.SQL(
+                'COPY (SELECT {cols} FROM {t} WHERE "organizationId" = %s {after} {until} ORDER BY id) TO STDOUT '
+                "(FORMAT BINARY)"
+            ).format(cols=cols, t=name, after=after, until=until)
+            with src.cursor().copy(source, bounds) as out, dst.cursor().copy(_copy_into(dst, table)) as into:
                 for block in out:
                     into.write(block)
+            if table in PARENTS:
+                _keep_rows_with_parents(dst, table)
             n = dst.execute(
                 sql.SQL('SELECT count(*) FROM {t} WHERE "organizationId" = %s {after} {until}').format(
                     t=name, after=after, until=until
@@ -183,48 +209,6 @@ def copy_table(
         last = upper[0]
 
 
-def transfer(
-    source: WritableDatabase,
-    target: WritableDatabase,
-    org_id: str,
-    *,
-    batch: int = DEFAULT_BATCH,
-    progress: Callable[[str, int], None] = lambda table, n: None,
-    before_verify: Callable[[], None] = lambda: None,
-) -> TransferReport:
-    """Copy and verify; raises TransferError when the copies differ (nothing is switched then).
-    before_verify runs between the two (a move fences the source there, so nothing written
-    after the verification can be left behind)."""
-    report = TransferReport()
-    with source.connect() as src, target.connect() as dst:
-        dst.autocommit = True
-        for position, table in enumerate(TABLES):
-            last, matches = _resume_point(src, dst, table, org_id)
-            src.rollback()
-            if not matches:  # the source changed since an earlier run: copy this table and its children again
-                delete_org_rows(dst, org_id, TABLES[position:], batch)
-                report.restarted.append(table)
-                last = None
-            report.tables[table] = copy_table(src, dst, table, org_id, last, batch, progress)
-        src.rollback()
-        before_verify()
-        for table in TABLES:
-            expected, got = table_state(src, table, org_id), table_state(dst, table, org_id)
-            if expected != got:
-                raise TransferError(
-                    f"{table}: {got.count} rows in {target.label} but {expected.count} in {source.label}"
-                    + (" (checksums differ)" if expected.count == got.count else "")
-                    + "; was the organization written to during the move? Run the move again to finish it."
-                )
-            report.verified[table] = expected
-    return report
-
-
-def source_counts(endpoint: WritableDatabase, org_id: str) -> dict[str, int]:
-    with endpoint.connect() as conn:
-        return {
-            table: conn.execute(
-                sql.SQL('SELECT count(*) FROM {} WHERE "organizationId" = %s').format(_table(table)), (org_id,)
-            ).fetchone()[0]
-            for table in TABLES
-        }
+def source_counts(database: WritableDatabase, org_id: str) -> dict[str, int]:
+    with database.connect() as conn:
+        return org_counts(conn, org_id)

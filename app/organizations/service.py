@@ -6,12 +6,14 @@ Every change and every test writes an audit event with masked targets only.
 from flask_login import current_user
 from sqlalchemy import Select, select
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import audit
 from app.extensions import db
 from app.models import TENANT_MODELS, Organization
 from app.tenancy.probe import ProbeResult, result
 from app.tenancy.service import tenancy
+from app.tenancy.targets import DnsFailure
 from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, same_login, seal
 
 # A failed connectivity test may be overridden by an owner; a bad or forbidden URL may not.
@@ -110,11 +112,16 @@ def rows_left_behind(org: Organization, url: URL) -> bool:
         db.session.scalar(select(model.id).where(model.organization_id == org.id).limit(1)) for model in TENANT_MODELS
     ):
         return False
-    probe_engine = tenancy().registry.get(url)
-    with probe_engine.engine.connect() as conn:
-        return not any(
-            conn.scalar(select(model.id).where(model.organization_id == org.id).limit(1)) for model in TENANT_MODELS
-        )
+    engine = tenancy().registry.create_engine(url)  # not cached: the save may still be refused
+    try:
+        with engine.connect() as conn:
+            return not any(
+                conn.scalar(select(model.id).where(model.organization_id == org.id).limit(1)) for model in TENANT_MODELS
+            )
+    except (SQLAlchemyError, InvalidDatabaseUrl, DnsFailure):
+        return False  # it answered the test a moment ago; the test's verdict stands
+    finally:
+        engine.dispose()
 
 
 def clear_database_url(org: Organization) -> None:

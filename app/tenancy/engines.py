@@ -184,6 +184,13 @@ class EngineRegistry:
         return engine
 
 
+def pool_options(pool_size: int, max_overflow: int, connect_timeout: int) -> dict:
+    if pool_size == 0:  # no client-side pool: a pooler in front of the database is the only one
+        return {"poolclass": NullPool}
+    # A full pool waits no longer than a connect would: the request then fails fast.
+    return {"pool_size": pool_size, "max_overflow": max_overflow, "pool_recycle": 1800, "pool_timeout": connect_timeout}
+
+
 def make_read_only_engine(
     url: URL, *, pool_size: int, max_overflow: int, connect_timeout: int, statement_timeout: float
 ) -> Engine:
@@ -191,17 +198,7 @@ def make_read_only_engine(
 
     TENANT_POOL_SIZE=0 keeps no connection between uses (NullPool): for deployments where a
     pooler in front of the database is the only pool."""
-    pool = (
-        {"poolclass": NullPool}
-        if pool_size == 0
-        else {
-            "pool_size": pool_size,
-            "max_overflow": max_overflow,
-            "pool_recycle": 1800,
-            # A full pool waits no longer than a connect would: the request then fails fast.
-            "pool_timeout": connect_timeout,
-        }
-    )
+    pool = pool_options(pool_size, max_overflow, connect_timeout)
     if url.get_backend_name() == "sqlite":
         engine = ping_when_idle(create_engine(url, **pool))
 

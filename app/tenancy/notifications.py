@@ -7,6 +7,7 @@ own and forgets what it remembered of the organization named (its engine, the fa
 and schema memory that go with it), so its next request follows the new route at once.
 """
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ from sqlalchemy.engine import URL
 from app.tenancy.urls import connect_params
 
 CHANNEL = "tenant_routing"
+logger = logging.getLogger(__name__)
 RECONNECT_AFTER = 2.0  # seconds, after the main database went away
 
 
@@ -46,8 +48,9 @@ class RouteListener:
                     while not self._stop.is_set():
                         for notice in conn.notifies(timeout=1.0):
                             self.on_change(notice.payload)
-            except psycopg.Error:
+            except Exception:  # the listener must outlive any failure, and say so
                 # Notices sent while disconnected are lost: forget everything once back.
+                logger.warning("route listener lost its connection; reconnecting", exc_info=True)
                 self.listening.clear()
                 self.on_change("")
                 self._stop.wait(RECONNECT_AFTER)

@@ -140,7 +140,8 @@ class TargetPolicy:
                     self._main_identity = server_identity(main) or ()
             except psycopg.Error:
                 return  # unknown for now: the address checks stand, and the next connection asks again
-        if self._main_identity and server_identity(conn) == self._main_identity:
+        identity = server_identity(conn)
+        if self._main_identity and identity and same_server_database(identity, self._main_identity):
             raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
 
     def connect_extras(self) -> dict:
@@ -163,19 +164,33 @@ class TargetPolicy:
 
 
 def server_identity(conn) -> tuple | None:
-    """(system identifier, database name) of a fresh psycopg connection's server: the same
-    pair means the same database, whatever the address. None where the server does not
-    tell (a role without access to pg_control_system). The connection is left as it came."""
+    """(system identifier or None, server start time, database oid, database name) of a fresh
+    psycopg connection's server: the same database, whatever the address reached it. The
+    system identifier (pg_control_system) is refused to some roles on managed servers; the
+    start time and the oid are readable by every role. The connection is left as it came."""
     try:
         row = conn.execute(IDENTITY).fetchone()
+        try:
+            with conn.transaction():
+                system = conn.execute("SELECT (pg_control_system()).system_identifier::text").fetchone()[0]
+        except psycopg.Error:
+            system = None
     except psycopg.Error:
         row = None
     if not conn.autocommit:
         conn.rollback()
-    return tuple(row) if row else None
+    return (system, *row) if row else None
 
 
-IDENTITY = "SELECT (pg_control_system()).system_identifier::text, current_database()"
+def same_server_database(a: tuple, b: tuple) -> bool:
+    """Identities from server_identity(): the system identifiers are compared where both sides could read them."""
+    return a[1:] == b[1:] and (a[0] is None or b[0] is None or a[0] == b[0])
+
+
+IDENTITY = (
+    "SELECT pg_postmaster_start_time()::text, (SELECT oid FROM pg_database WHERE datname = current_database())::text,"
+    " current_database()"
+)
 
 
 def _host_matches(host: str, allowed: str) -> bool:

@@ -116,12 +116,13 @@ def test_tokens_expire_and_can_be_revoked(app, databases):
 
 
 def test_https_comes_before_the_sign_in_redirect_and_the_host_must_be_trusted(make_app):
-    client = make_app(FORCE_HTTPS=True, TRUSTED_HOSTS=["console.example.org"]).test_client()
+    client = make_app(FORCE_HTTPS=True, TRUSTED_HOST_NAMES=["console.example.org"]).test_client()
     response = client.get("/organizations/org-a/donors", base_url="http://console.example.org")
     assert response.status_code == 301
     assert response.headers["Location"] == "https://console.example.org/organizations/org-a/donors"
     forged = client.get("/organizations", base_url="http://evil.example")
     assert forged.status_code == 400 and "evil.example" not in forged.headers.get("Location", "")
+    assert client.get("/healthz", base_url="http://10.0.0.7:8000").status_code == 200  # a probe by address
 
 
 def test_production_with_force_https_needs_trusted_hosts(monkeypatch):
@@ -131,4 +132,4 @@ def test_production_with_force_https_needs_trusted_hosts(monkeypatch):
     with pytest.raises(ConfigError, match="TRUSTED_HOSTS"):
         Config()
     monkeypatch.setenv("TRUSTED_HOSTS", "console.example.org")
-    assert Config().TRUSTED_HOSTS == ["console.example.org"]
+    assert Config().TRUSTED_HOST_NAMES == ["console.example.org"]

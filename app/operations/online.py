@@ -1,0 +1,184 @@
+"""Online moves: an organization changes database while the platform keeps writing.
+
+  1. capture  every insert, update and delete of its rows in the source is logged (capture.py);
+  2. copy     its rows, by COPY in committed batches, resumable from the target's last id;
+  3. catch up the logged changes are replayed onto the target until the backlog is small;
+  4. verify   the rows no write touched since the capture began, by checksum, outside any pause;
+  5. cut over the organization's writes are held (at most TENANT_MOVE_MAX_PAUSE), the rest is
+              replayed, the touched rows and every count verified, the source fenced and
+              "databaseUrl" switched; then the writers are released. A backlog that cannot be
+              drained within the pause releases them and the catch-up goes on, then tries again.
+Killed at any point, a run of the same command goes on from where the capture stands;
+abort() removes the capture, the half-copied rows and any fence, leaving the source as it was.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from app.extensions import db
+from app.operations import capture, fences
+from app.operations.transfer import (
+    DEFAULT_BATCH,
+    TABLES,
+    TransferError,
+    TransferReport,
+    WritableDatabase,
+    copy_table,
+    delete_org_rows,
+    org_counts,
+    table_state,
+)
+from app.tenancy.urls import render, seal
+
+SMALL_BACKLOG = 500  # entries: few enough to replay within a pause
+CUTOVER_ATTEMPTS = 20
+
+
+@dataclass
+class Progress:
+    phase: str = "capture"
+    copied: int = 0
+    backlog: int = 0
+    last_pause_ms: float | None = None
+    cutover_attempts: int = 0
+    phases_s: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def move(
+    state, plan, *, max_pause: float, batch: int = DEFAULT_BATCH, report: Callable[[Progress], None] = lambda p: None
+) -> tuple[TransferReport, Progress]:
+    org, progress, result = plan.org, Progress(), TransferReport()
+    with plan.source.connect() as src, plan.target.connect() as dst, plan.source.connect() as holder:
+        dst.autocommit = holder.autocommit = True
+        if not capture.active(src, org.id):  # a fresh start: nothing in the target predates the capture
+            fences.lift(dst, org.id)
+            result.restarted = [t for t, n in org_counts(dst, org.id).items() if n]
+            delete_org_rows(dst, org.id)
+            capture.start(src, org.id, plan.target.label)
+        fences.lift(src, org.id)  # its rows live here until the switch (a killed cutover may have fenced them)
+        _phase(progress, "copy", report)
+        for table in TABLES:
+            last = dst.execute(f'SELECT max(id) FROM "{table}" WHERE "organizationId" = %s', (org.id,)).fetchone()[0]
+
+            def counted(_table, n):
+                progress.copied += n
+                report(progress)
+
+            result.tables[table] = copy_table(src, dst, table, org.id, last, batch, counted)
+        _phase(progress, "catch-up", report)
+        catch_up(src, dst, org.id, progress, report)
+        _phase(progress, "verify", report)
+        verify_untouched(src, dst, org.id, plan)
+        _phase(progress, "cutover", report)
+        result.verified = cut_over(state, plan, src, dst, holder, progress, max_pause, report)
+        capture.stop(src, org.id)
+    _phase(progress, "done", report)
+    return result, progress
+
+
+def _phase(progress: Progress, phase: str, report) -> None:
+    now = time.monotonic()
+    progress.phases_s.setdefault("_started", now)
+    progress.phases_s[phase] = now
+    progress.phase = phase
+    report(progress)
+
+
+def catch_up(src, dst, org_id: str, progress: Progress, report, until: int = SMALL_BACKLOG) -> None:
+    while True:
+        progress.backlog = capture.backlog(src, org_id)
+        report(progress)
+        if progress.backlog <= until:
+            return
+        capture.replay(src, dst, org_id)
+
+
+def verify_untouched(src, dst, org_id: str, plan) -> None:
+    """Every row no write touched since the capture began is the same on both sides. In one
+    source snapshot: a row written after it is in neither side's sum (its log entry is not
+    visible to the snapshot, so it is not excluded, but the snapshot still sees its old
+    state, which the target holds too: no replay touched it yet)."""
+    src.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    touched = capture.touched(src, org_id)
+    for table in TABLES:
+        expected = table_state(src, table, org_id, excluding=touched[table])
+        got = table_state(dst, table, org_id, excluding=touched[table])
+        if expected != got:
+            src.rollback()
+            raise TransferError(
+                f"{table}: the copied rows differ from {plan.source.label} ({got} vs {expected}); "
+                "run the move again, or abort it with --abort"
+            )
+    src.rollback()
+
+
+def cut_over(state, plan, src, dst, holder, progress: Progress, max_pause: float, report) -> dict:
+    org = plan.org
+    for attempt in range(1, CUTOVER_ATTEMPTS + 1):
+        progress.cutover_attempts = attempt
+        catch_up(src, dst, org.id, progress, report)
+        started = time.monotonic()
+        with capture.hold(holder, org.id, max_pause) as held:
+            if held and _drained(src, dst, org.id, started, max_pause):
+                verified = verify_touched(src, dst, org.id, plan)
+                with plan.source.connect() as conn:  # from now on a stale writer is refused here
+                    fences.install(conn, org.id, plan.target.label)
+                switch(state, plan)
+                progress.last_pause_ms = round((time.monotonic() - started) * 1000, 1)
+                return verified
+        progress.last_pause_ms = round((time.monotonic() - started) * 1000, 1)  # released: try again
+    raise TransferError(
+        f"the writes of {org.id} could not be paused long enough to switch after "
+        f"{CUTOVER_ATTEMPTS} attempts (TENANT_MOVE_MAX_PAUSE={max_pause:g} s); run the move again"
+    )
+
+
+def _drained(src, dst, org_id: str, started: float, max_pause: float) -> bool:
+    while capture.replay(src, dst, org_id):
+        if time.monotonic() - started > max_pause:
+            return False
+    return time.monotonic() - started <= max_pause
+
+
+def verify_touched(src, dst, org_id: str, plan) -> dict:
+    """Under the hold: every count, and every row that changed since the capture began."""
+    touched = capture.touched(src, org_id)
+    counts = (org_counts(src, org_id), org_counts(dst, org_id))
+    src.rollback()
+    if counts[0] != counts[1]:
+        raise TransferError(
+            f"row counts differ after the last replay: {counts[1]} in {plan.target.label}, "
+            f"{counts[0]} in {plan.source.label}"
+        )
+    for table in TABLES:
+        if touched[table] and table_state(src, table, org_id, ids=touched[table]) != table_state(
+            dst, table, org_id, ids=touched[table]
+        ):
+            raise TransferError(f"{table}: rows written during the move differ after the last replay")
+    src.rollback()
+    return counts[0]
+
+
+def switch(state, plan) -> None:
+    org = plan.org
+    org.database_url = seal(render(plan.target_url), state.fernet) if plan.direction == "dedicated" else None
+    db.session.commit()
+    state.registry.release(org.id)
+
+
+def abort(source: WritableDatabase, target: WritableDatabase | None, org_id: str) -> dict:
+    """Undo an unfinished move: no capture objects and no fence on the source, and (when the
+    target is known) none of the organization's half-copied rows left there."""
+    with source.connect() as conn:
+        capture.stop(conn, org_id)
+        lifted = fences.lift(conn, org_id)
+    removed = 0
+    if target is not None:
+        with target.connect() as conn:
+            conn.autocommit = True
+            removed = delete_org_rows(conn, org_id)
+    return {"captureRemoved": True, "fenceLifted": lifted, "targetRowsRemoved": removed}
