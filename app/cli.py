@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import AdminOrganization, AdminUser, ApiToken, Organization
 from app.models.main import ROLES
 from app.operations.commands import tenants
+from app.operations.jobs import worker_command
 from app.security import end_sessions, find_admin
 
 orgs = AppGroup("orgs", help="Manage organizations.")
@@ -180,5 +181,15 @@ def setup_demo(email: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_admin, create_token, revoke_tokens, reset_password, demo_data, setup_demo, orgs, tenants):
+    for command in (
+        create_admin,
+        create_token,
+        revoke_tokens,
+        reset_password,
+        demo_data,
+        setup_demo,
+        orgs,
+        tenants,
+        worker_command,
+    ):
         app.cli.add_command(command)

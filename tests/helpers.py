@@ -18,6 +18,7 @@ def new_fernet_key() -> str:
 
 
 TABLES = (
+    "OperationJob",
     "TenantFence",
     "TenantCapture",
     "TenantChange",

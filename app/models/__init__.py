@@ -1,6 +1,6 @@
 """All tables share one metadata and one Alembic tree: the same schema everywhere."""
 
-from app.models.main import AdminOrganization, AdminUser, ApiToken, AuditEvent, Organization, User
+from app.models.main import AdminOrganization, AdminUser, ApiToken, AuditEvent, OperationJob, Organization, User
 from app.models.tenant import TENANT_MODELS, Campaign, Donation, Donor, DonorPreference
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "AdminUser",
     "ApiToken",
     "AuditEvent",
+    "OperationJob",
     "Organization",
     "User",
     "Campaign",

@@ -6,7 +6,19 @@ Names are the guide's (Prisma style, quoted identifiers), so its SQL runs verbat
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -137,3 +149,26 @@ class AuditEvent(db.Model):
     outcome: Mapped[str] = mapped_column(Text, nullable=False, server_default="ok")
     detail: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(Text)
+
+
+class OperationJob(db.Model):
+    """A fleet operation started from a page and run by the worker (flask --app wsgi worker);
+    the page follows its state and progress here."""
+
+    __tablename__ = "OperationJob"
+    __table_args__ = (Index("ix_OperationJob_org_created", "organizationId", "createdAt"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)  # move | abort
+    target: Mapped[str | None] = mapped_column(Text)  # stored like "databaseUrl" (sealed); None: shared
+    target_label: Mapped[str] = mapped_column("targetLabel", Text, nullable=False)  # masked
+    state: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued")  # queued running done failed
+    phase: Mapped[str | None] = mapped_column(Text)
+    copied: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    backlog: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    last_pause_ms: Mapped[float | None] = mapped_column("lastPauseMs", Float)
+    message: Mapped[str | None] = mapped_column(Text)
+    actor_email: Mapped[str | None] = mapped_column("actorEmail", Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

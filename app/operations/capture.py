@@ -42,9 +42,14 @@ def active(conn: psycopg.Connection, org_id: str) -> bool:
 
 
 def stop(conn: psycopg.Connection, org_id: str) -> None:
-    """No capture objects of the organization are left behind."""
+    """No capture objects of the organization are left behind. A writer that saw the capture
+    holds the organization's shared lock until it commits: once the capture is gone, taking
+    the lock exclusively waits for those, and their changes are removed with the rest (a
+    writer that waited for the lock finds no capture when its statement goes on)."""
     with conn.transaction():
         conn.execute('DELETE FROM "TenantCapture" WHERE "organizationId" = %s', (org_id,))
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (HOLD_LOCK_CLASS, org_id))
         conn.execute('DELETE FROM "TenantChange" WHERE "organizationId" = %s', (org_id,))
 
 

@@ -41,7 +41,7 @@ def status_command(concurrency: int, as_json: bool) -> None:
     rows = [s.as_dict() for s in statuses]
     emit(
         rows,
-        ["id", "name", "mode", "target", "code", "latency_ms", "revision", "leftovers", "shares_database_with"],
+        ["id", "name", "mode", "target", "code", "latency_ms", "revision", "leftovers", "shares_database_with", "move"],
         as_json,
         f"Tenant databases (head {statuses[0].head if statuses else ''})",
     )

@@ -128,7 +128,7 @@ def cut_over(state, plan, src, dst, holder, progress: Progress, max_pause: float
                 with plan.source.connect() as conn:  # from now on a stale writer is refused here
                     fences.install(conn, org.id, plan.target.label)
                 switch(state, plan)
-                progress.last_pause_ms = round((time.monotonic() - started) * 1000, 1)
+                progress.backlog, progress.last_pause_ms = 0, round((time.monotonic() - started) * 1000, 1)
                 return verified
         progress.last_pause_ms = round((time.monotonic() - started) * 1000, 1)  # released: try again
     raise TransferError(

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import TENANT_MODELS, Organization
+from app.models import TENANT_MODELS, OperationJob, Organization
 from app.tenancy.probe import ProbeResult
 from app.tenancy.schema import head_revision
 from app.tenancy.service import Tenancy
@@ -36,6 +36,7 @@ class OrgStatus:
     head: str = ""
     leftovers: int = 0
     shares_database_with: list[str] = field(default_factory=list)
+    move: str | None = None  # a move started from the console, queued or running
 
     @property
     def healthy(self) -> bool:
@@ -109,7 +110,17 @@ def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None) -> list
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         list(pool.map(check, urls.values()))
     count_leftovers([s for s in statuses if s.mode != "shared"])
+    moves_in_progress({s.id: s for s in statuses})
     return statuses
+
+
+def moves_in_progress(by_id: dict[str, OrgStatus]) -> None:
+    active = select(OperationJob).where(OperationJob.state.in_(("queued", "running")), OperationJob.kind == "move")
+    for job in db.session.scalars(active):
+        if job.organization_id in by_id:
+            by_id[
+                job.organization_id
+            ].move = f"{job.state} {job.phase or ''} -> {job.target_label}: {job.copied} copied, backlog {job.backlog}"
 
 
 def count_leftovers(dedicated: list[OrgStatus]) -> None:

@@ -21,3 +21,26 @@ class DatabaseUrlForm(FlaskForm):
 class ClearForm(FlaskForm):
     confirm = BooleanField("Yes, return this organization to the shared database")
     submit = SubmitField("Clear, return to shared mode")
+
+
+class MoveForm(FlaskForm):
+    target_url = StringField(
+        "Move to the database at",
+        validators=[Optional(), Length(max=2048)],
+        render_kw={
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "placeholder": "postgresql://user:password@host:5432/org_db",
+        },
+    )
+    to_shared = BooleanField("Back to the shared database")
+    start = SubmitField("Start the move")
+
+
+class AbortMoveForm(FlaskForm):
+    target_url = StringField(
+        "Target of the move (to remove its half-copied rows)",
+        validators=[Optional(), Length(max=2048)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    abort = SubmitField("Abort the move")

@@ -1,11 +1,14 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.like import ESCAPE, contains_pattern
 from app.models import AuditEvent, Donation, Donor, Organization
+from app.operations import jobs
+from app.operations.transfer import TransferError
 from app.organizations import bp
-from app.organizations.forms import ClearForm, DatabaseUrlForm
+from app.organizations.forms import AbortMoveForm, ClearForm, DatabaseUrlForm, MoveForm
 from app.organizations.service import (
     ChangeRefused,
     clear_database_url,
@@ -18,6 +21,8 @@ from app.tenancy.counts import count_or_estimate
 from app.tenancy.hooks import serves_organizations
 from app.tenancy.scoping import scoped_select
 from app.tenancy.service import TenantUnavailable, tenancy
+from app.tenancy.targets import DnsFailure
+from app.tenancy.urls import InvalidDatabaseUrl
 
 serves_organizations(bp)
 
@@ -104,6 +109,9 @@ def render_detail(form=None, probe=None, status=200):
         check=latest_checks([org.id]).get(org.id),
         tenancy=state,
         operations={e.action: e for e in latest_events([org.id], OPERATION_ACTIONS, per_action=True)},
+        move_form=MoveForm(),
+        abort_form=AbortMoveForm(),
+        job=jobs.latest(org.id),
     ), status
 
 
@@ -161,3 +169,32 @@ def clear():
             flash(f"{g.org.name} is back in shared mode: its pages read the main database.", "success")
             return redirect(url_for("organizations.detail"))
     return render_template("organizations/clear.html", org=g.org, form=form, target=tenancy().describe(g.org))
+
+
+@bp.post("/organizations/<org_id>/move")
+def move():
+    """Queue an online move of the organization; the worker runs it, this page follows it."""
+    require_owner()
+    form = MoveForm()
+    target = (form.target_url.data or "").strip() if form.validate() else ""
+    if not target and not form.to_shared.data:
+        flash("Enter the URL of the database to move to, or tick 'Back to the shared database'.", "warning")
+        return redirect(url_for("organizations.detail"))
+    return queue_job("move", None if form.to_shared.data else target)
+
+
+@bp.post("/organizations/<org_id>/move/abort")
+def abort_move():
+    require_owner()
+    form = AbortMoveForm()
+    return queue_job("abort", (form.target_url.data or "").strip() if form.validate() else None)
+
+
+def queue_job(kind: str, target: str | None):
+    try:
+        job = jobs.start(g.org, kind, target or None, current_user.email)
+    except (InvalidDatabaseUrl, DnsFailure, TransferError, jobs.JobsUnavailable) as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(f"The {kind} of {g.org.name} is queued (job {job.id[:8]}); this page follows it.", "info")
+    return redirect(url_for("organizations.detail"))

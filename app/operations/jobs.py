@@ -1,0 +1,139 @@
+"""Moves started from the console: a job row in the main database, run by the RQ worker.
+
+A page never waits for a move. It records a job ("OperationJob": what, where to, the target
+URL sealed like "databaseUrl", never put in Redis), puts the job's id on the
+tenant-operations queue of REDIS_URL, and shows the row, which the worker keeps up to date
+as the move goes (phase, rows copied, backlog, last pause). `flask --app wsgi worker` runs
+the queue; every start, switch, abort and failure is audited.
+"""
+
+import time
+import uuid
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from app import audit
+from app.cli_failure import CommandFailed
+from app.extensions import db
+from app.models import OperationJob, Organization
+from app.operations import moves, online
+from app.operations.databases import current_database, writable
+from app.operations.transfer import TransferError
+from app.tenancy.service import tenancy
+from app.tenancy.targets import DnsFailure
+from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, resolve_stored, seal
+
+QUEUE = "tenant-operations"
+ACTIVE = ("queued", "running")
+REPORT_EVERY = 0.5  # seconds between progress writes to the job row
+
+
+class JobsUnavailable(Exception):
+    """No REDIS_URL: nothing would run the job."""
+
+
+def queue() -> Queue:
+    url = current_app.config["REDIS_URL"]
+    if not url:
+        raise JobsUnavailable(
+            "Moves from the console need REDIS_URL and a worker (flask --app wsgi worker); "
+            "or run flask --app wsgi tenants move on the command line."
+        )
+    return Queue(QUEUE, connection=Redis.from_url(url))
+
+
+def latest(org_id: str) -> OperationJob | None:
+    return db.session.scalars(
+        db.select(OperationJob).where(OperationJob.organization_id == org_id).order_by(OperationJob.created_at.desc())
+    ).first()
+
+
+def start(org: Organization, kind: str, target_text: str | None, actor_email: str | None) -> OperationJob:
+    """Queue a move (target_text None: back to shared) or an abort. Raises InvalidDatabaseUrl,
+    DnsFailure or JobsUnavailable; nothing is recorded then."""
+    jobs = queue()
+    state = tenancy()
+    url = parse_database_url(target_text, allow_sqlite=False) if target_text else None
+    if url is not None:
+        state.policy.check(url)
+    running = latest(org.id)
+    if kind == "move" and running is not None and running.state in ACTIVE:
+        raise TransferError(f"a move of {org.id} is already {running.state}")
+    job = OperationJob(
+        id=uuid.uuid4().hex,
+        organization_id=org.id,
+        kind=kind,
+        actor_email=actor_email,
+        target=seal(render(url), state.fernet) if url else None,
+        target_label=mask(url) if url else "shared",
+    )
+    db.session.add(job)
+    db.session.commit()
+    jobs.enqueue("app.operations.jobs.run", job.id, job_id=job.id, job_timeout=24 * 3600)
+    audit.record(f"tenants.{kind}-queued", org_id=org.id, detail=f"job {job.id}: to {job.target_label}")
+    return job
+
+
+def run(job_id: str) -> None:
+    """The worker's side: carry out the job and keep its row up to date."""
+    job = db.session.get(OperationJob, job_id)
+    org = db.session.get(Organization, job.organization_id)
+    state = tenancy()
+    job.state = "running"
+    db.session.commit()
+    target = resolve_stored(job.target, state.fernet) if job.target else None
+    try:
+        if job.kind == "move":
+            job.message = _move(state, org, job, target)
+        else:
+            source, _ = current_database(state, org)
+            other = writable(state, parse_database_url(target, allow_sqlite=False)) if target else None
+            job.message = f"aborted: {online.abort(source, other, org.id)}"
+            audit.record("tenants.move-abort", org_id=org.id, detail=f"job {job.id}: {job.message}")
+        job.state = "done"
+    except Exception as exc:  # a failed job is a row that says so, never a dead worker
+        job.state = "failed"
+        reason = (
+            str(exc)
+            if isinstance(exc, TransferError | InvalidDatabaseUrl | DnsFailure)
+            else (moves.describe_failure(exc))
+        )
+        job.message = f"{reason}; nothing was switched unless the phase says done"
+        audit.record(f"tenants.{job.kind}", org_id=org.id, outcome="failed", detail=f"job {job.id}: {reason}")
+    finally:
+        db.session.commit()
+        db.session.remove()
+
+
+def _move(state, org, job: OperationJob, target: str | None) -> str:
+    plan = moves.plan_move(state, org, target)
+    moves.prepare_target(plan, dry_run=False)
+    last = [0.0]
+
+    def report(progress: online.Progress) -> None:
+        if progress.phase != job.phase or time.monotonic() - last[0] >= REPORT_EVERY:
+            job.phase, job.copied, job.backlog = progress.phase, progress.copied, progress.backlog
+            job.last_pause_ms = progress.last_pause_ms
+            db.session.commit()
+            last[0] = time.monotonic()
+
+    _, progress = moves.execute(state, plan, purge_shared=False, report=report)
+    job.phase, job.last_pause_ms = "done", progress.last_pause_ms
+    return f"moved to {plan.target.label}; writes paused {progress.last_pause_ms} ms at the switch"
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--burst", is_flag=True, help="Run the jobs queued now, then stop.")
+def worker_command(burst: bool) -> None:
+    """Run the moves started from the console (the tenant-operations queue of REDIS_URL)."""
+    try:
+        jobs = queue()
+    except JobsUnavailable as exc:
+        raise CommandFailed(str(exc)) from None
+    click.echo(f"worker: running {QUEUE} jobs from {mask(current_app.config['REDIS_URL'])}")
+    SimpleWorker([jobs], connection=jobs.connection).work(burst=burst, with_scheduler=False)
