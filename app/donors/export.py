@@ -3,25 +3,10 @@
 from collections.abc import Iterator
 
 from app.csv_export import csv_lines
-from app.donors.browse import filtered, ordered
+from app.donors.browse import EXPORT_COLUMNS, filtered, ordered
 from app.tenancy.scoping import TenantSession
 
-HEADER = (
-    "id",
-    "firstName",
-    "lastName",
-    "email",
-    "phone",
-    "addressLine1",
-    "city",
-    "state",
-    "postalCode",
-    "country",
-    "lifetimeTotal",
-    "giftCount",
-    "lastGiftDate",
-    "createdAt",
-)
+HEADER = tuple(column.expression.name for column in EXPORT_COLUMNS)  # the guide's column names
 BATCH = 2000
 
 

@@ -3,16 +3,17 @@ from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
 
-class DatabaseUrlForm(FlaskForm):
-    database_url = StringField(
-        "New database URL",
+def url_field(label: str, placeholder: str = "postgresql://user:password@host:5432/org_db") -> StringField:
+    """A database URL as typed: never autocompleted or spell-checked (it may hold a password)."""
+    return StringField(
+        label,
         validators=[Optional(), Length(max=2048)],
-        render_kw={
-            "autocomplete": "off",
-            "spellcheck": "false",
-            "placeholder": "postgresql://user:password@host:5432/org_db",
-        },
+        render_kw={"autocomplete": "off", "spellcheck": "false", "placeholder": placeholder},
     )
+
+
+class DatabaseUrlForm(FlaskForm):
+    database_url = url_field("New database URL")
     force = BooleanField("Save even though the test failed")
     test = SubmitField("Test connection")
     save = SubmitField("Save")
@@ -24,23 +25,11 @@ class ClearForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    target_url = StringField(
-        "Move to the database at",
-        validators=[Optional(), Length(max=2048)],
-        render_kw={
-            "autocomplete": "off",
-            "spellcheck": "false",
-            "placeholder": "postgresql://user:password@host:5432/org_db",
-        },
-    )
+    target_url = url_field("Move to the database at")
     to_shared = BooleanField("Back to the shared database")
     start = SubmitField("Start the move")
 
 
 class AbortMoveForm(FlaskForm):
-    target_url = StringField(
-        "Target of the move (to remove its half-copied rows)",
-        validators=[Optional(), Length(max=2048)],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
-    )
+    target_url = url_field("Target of the move (to remove its half-copied rows)", placeholder="")
     abort = SubmitField("Abort the move")
