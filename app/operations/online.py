@@ -51,31 +51,32 @@ class Progress:
 def move(
     state, plan, *, max_pause: float, batch: int = DEFAULT_BATCH, report: Callable[[Progress], None] = lambda p: None
 ) -> tuple[TransferReport, Progress]:
-    org, progress, result = plan.org, Progress(), TransferReport()
+    org_id, progress, result = plan.org.id, Progress(), TransferReport()
+    db.session.rollback()  # no transaction of the main database stays open (and holds back vacuum) for the move
     with plan.source.connect() as src, plan.target.connect() as dst, plan.source.connect() as holder:
         dst.autocommit = holder.autocommit = True
-        if not capture.active(src, org.id):  # a fresh start: nothing in the target predates the capture
-            fences.lift(dst, org.id)
-            result.restarted = [t for t, n in org_counts(dst, org.id).items() if n]
-            delete_org_rows(dst, org.id)
-            capture.start(src, org.id, plan.target.label)
-        fences.lift(src, org.id)  # its rows live here until the switch (a killed cutover may have fenced them)
+        if not capture.active(src, org_id):  # a fresh start: nothing in the target predates the capture
+            fences.lift(dst, org_id)
+            result.restarted = [t for t, n in org_counts(dst, org_id).items() if n]
+            delete_org_rows(dst, org_id)
+            capture.start(src, org_id, plan.target.label)
+        fences.lift(src, org_id)  # its rows live here until the switch (a killed cutover may have fenced them)
         _phase(progress, "copy", report)
         for table in TABLES:
-            last = dst.execute(f'SELECT max(id) FROM "{table}" WHERE "organizationId" = %s', (org.id,)).fetchone()[0]
+            last = dst.execute(f'SELECT max(id) FROM "{table}" WHERE "organizationId" = %s', (org_id,)).fetchone()[0]
 
             def counted(_table, n):
                 progress.copied += n
                 report(progress)
 
-            result.tables[table] = copy_table(src, dst, table, org.id, last, batch, counted)
+            result.tables[table] = copy_table(src, dst, table, org_id, last, batch, counted)
         _phase(progress, "catch-up", report)
-        catch_up(src, dst, org.id, progress, report)
+        catch_up(src, dst, org_id, progress, report)
         _phase(progress, "verify", report)
-        verify_untouched(src, dst, org.id, plan)
+        verify_untouched(src, dst, org_id, plan)
         _phase(progress, "cutover", report)
         result.verified = cut_over(state, plan, src, dst, holder, progress, max_pause, report)
-        capture.stop(src, org.id)
+        capture.stop(src, org_id)
     _phase(progress, "done", report)
     return result, progress
 
