@@ -150,6 +150,7 @@ class TenantChange(db.Model):
     table: Mapped[str] = mapped_column("table", Text, nullable=False)
     row_id: Mapped[str] = mapped_column("rowId", Text, nullable=False)
     applied: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    verified: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
 
 
 # Dependency order: parents first (copies, truncations in reverse).

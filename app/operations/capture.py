@@ -21,7 +21,7 @@ from psycopg import sql
 
 from app.models.tenant import skip_giving_stats
 from app.operations.fences import skip_fences
-from app.operations.transfer import TABLES, column_list
+from app.operations.transfer import TABLES, column_list, row_digests
 
 HOLD_LOCK_CLASS = 7341  # the first key of the hold's advisory lock, as in the trigger
 
@@ -61,14 +61,38 @@ def backlog(conn: psycopg.Connection, org_id: str) -> int:
     return row[0]
 
 
-def touched(conn: psycopg.Connection, org_id: str) -> dict[str, list[str]]:
-    """Every row id of the organization that changed since the capture began, by table."""
+def touched(conn: psycopg.Connection, org_id: str, unverified: bool = False) -> dict[str, list[str]]:
+    """Every row id of the organization that changed since the capture began (or that has a
+    change not verified yet), by table."""
     ids = defaultdict(set)
+    condition = " AND NOT verified" if unverified else ""
     for table, row_id in conn.execute(
-        'SELECT "table", "rowId" FROM "TenantChange" WHERE "organizationId" = %s', (org_id,)
+        'SELECT "table", "rowId" FROM "TenantChange" WHERE "organizationId" = %s' + condition, (org_id,)
     ):
         ids[table].add(row_id)
     return {table: sorted(ids[table]) for table in TABLES}
+
+
+def verify_applied(src: psycopg.Connection, dst: psycopg.Connection, org_id: str) -> int:
+    """Before the hold: mark verified the applied changes whose rows are the same on both
+    sides, read in one source snapshot (a change committed after it is not marked, and a row
+    written again since has a newer, unverified change). The hold then only has to check the
+    rows of unverified changes: the last seconds of writes, not the whole move's."""
+    src.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    entries = src.execute(
+        'SELECT id, "table", "rowId" FROM "TenantChange" WHERE "organizationId" = %s AND applied AND NOT verified',
+        (org_id,),
+    ).fetchall()
+    same = []
+    for table in TABLES:
+        ids = sorted({row_id for _, t, row_id in entries if t == table})
+        if ids:
+            here, there = row_digests(src, table, org_id, ids), row_digests(dst, table, org_id, ids)
+            same += [entry for entry, t, row_id in entries if t == table and here.get(row_id) == there.get(row_id)]
+    src.rollback()
+    with src.transaction():
+        src.execute('UPDATE "TenantChange" SET verified = true WHERE id = ANY(%s)', (same,))
+    return len(same)
 
 
 def replay(src: psycopg.Connection, dst: psycopg.Connection, org_id: str, limit: int = 5000) -> int:

@@ -124,6 +124,7 @@ def cut_over(state, plan, src, dst, holder, progress: Progress, max_pause: float
     for attempt in range(1, CUTOVER_ATTEMPTS + 1):
         progress.cutover_attempts = attempt
         catch_up(src, dst, org.id, progress, report)
+        capture.verify_applied(src, dst, org.id)
         started = time.monotonic()
         with capture.hold(holder, org.id, max_pause) as held:
             if held and _drained(src, dst, org.id, started, max_pause):
@@ -148,10 +149,10 @@ def _drained(src, dst, org_id: str, started: float, max_pause: float) -> bool:
 
 
 def verify_touched(src, dst, org_id: str, plan) -> None:
-    """Under the hold: every row that changed since the capture began is the same on both
-    sides. With verify_untouched() before it, every row is checked (and so every count): a
-    row either never changed (checked then, and neither side touched it since) or is here."""
-    touched = capture.touched(src, org_id)
+    """Under the hold: the rows of every change not verified yet are the same on both sides.
+    With verify_untouched() and capture.verify_applied() before it, every row is checked (and
+    so every count): a row never changed, or its changes were all verified, or it is here."""
+    touched = capture.touched(src, org_id, unverified=True)
     for table in TABLES:
         if touched[table] and table_state(src, table, org_id, ids=touched[table]) != table_state(
             dst, table, org_id, ids=touched[table]

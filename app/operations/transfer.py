@@ -91,6 +91,12 @@ def table_state(
     return TableState(row[0], str(row[1]))
 
 
+def row_digests(conn: psycopg.Connection, table: str, org_id: str, ids: list[str]) -> dict[str, str]:
+    """id -> md5 of every column, for the rows among ids."""
+    query = sql.SQL('SELECT id, md5(ROW({cols})::text) FROM {t} WHERE "organizationId" = %s AND id = ANY(%s)')
+    return dict(conn.execute(query.format(cols=column_list(table), t=_table(table)), (org_id, ids)).fetchall())
+
+
 def org_counts(conn: psycopg.Connection, org_id: str) -> dict[str, int]:
     query = 'SELECT count(*) FROM {} WHERE "organizationId" = %s'
     return {t: conn.execute(sql.SQL(query).format(_table(t)), (org_id,)).fetchone()[0] for t in TABLES}

@@ -106,6 +106,7 @@ def upgrade():
         sa.Column("table", sa.Text(), nullable=False),
         sa.Column("rowId", sa.Text(), nullable=False),
         sa.Column("applied", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("verified", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_TenantChange")),
     )
     op.create_index("ix_TenantChange_org_applied_id", "TenantChange", ["organizationId", "applied", "id"])
