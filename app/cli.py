@@ -178,6 +178,11 @@ def setup_demo(email: str) -> None:
         db.session.add(AdminUser(email=email, password_hash=hash_password(password), role="owner"))
         db.session.commit()
         click.echo(f"Owner admin created. Email: {email}  Password (shown once): {password}")
+    else:
+        click.echo(
+            f"Sign in at http://127.0.0.1:5000 as {email}. Password lost? "
+            f"APP_ENV=development .venv/bin/flask --app wsgi reset-password {email}"
+        )
 
 
 def init_app(app: Flask) -> None:

@@ -121,3 +121,27 @@ def test_demo_data_refuses_a_database_without_schema(runner, new_database):
     empty = new_database("empty", migrated=False)
     result = runner.invoke(args=["demo-data", "--org", "x", "--database-url", empty])
     assert result.exit_code != 0 and "no schema" in result.output
+
+
+def test_a_second_setup_demo_says_how_to_sign_in(make_app, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    app = make_app()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["setup-demo"])
+    assert "Password (shown once)" in first.output
+    second = runner.invoke(args=["setup-demo"])
+    assert "Password (shown once)" not in second.output and "reset-password admin@example.org" in second.output
+    env = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "tenants", "status"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert done.stderr.startswith("error: SECRET_KEY is not set")
