@@ -63,14 +63,18 @@ def status_command(concurrency: int, as_json: bool) -> None:
 @click.option("--org", "org_id", help="Only the database of this organization.")
 @click.option("--dry-run", is_flag=True, help="Show each database's revision; change nothing.")
 @click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
+@click.option("--no-wait", is_flag=True, help="Fail at once if another tenants migrate is running.")
 @click.option("--json", "as_json", is_flag=True)
-def migrate_command(org_id: str | None, dry_run: bool, concurrency: int, as_json: bool) -> None:
-    """Upgrade the main database and every distinct dedicated database to head."""
+def migrate_command(org_id: str | None, dry_run: bool, concurrency: int, no_wait: bool, as_json: bool) -> None:
+    """Upgrade the main database and every distinct dedicated database to head, one run at a time."""
     state = tenancy()
     orgs = [find_org(org_id)] if org_id else migrate.dedicated_organizations()
     targets, rows = migrate.collect_targets(state, orgs, with_main=not org_id)
-    with progress_bar("migrating", len(targets)) as advance:
-        rows += migrate.migrate_all(state, targets, dry_run=dry_run, concurrency=concurrency, progress=advance)
+    try:
+        with migrate.fleet_lock(state, wait=not no_wait), progress_bar("migrating", len(targets)) as advance:
+            rows += migrate.migrate_all(state, targets, dry_run=dry_run, concurrency=concurrency, progress=advance)
+    except migrate.MigrateLocked as exc:
+        raise CommandFailed(str(exc)) from None
     emit(rows, ["database", "organizations", "result", "detail"], as_json, "Migrations")
     if any(row["result"] == "failed" for row in rows):
         sys.exit(1)

@@ -6,8 +6,10 @@ one failure does not stop the others, and every organization gets an audit row.
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import psycopg
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
@@ -17,7 +19,7 @@ from app.models import Organization
 from app.operations.databases import DIRECT_NEEDED
 from app.operations.upgrade import upgrade_database
 from app.tenancy.service import Tenancy
-from app.tenancy.urls import InvalidDatabaseUrl, behind_pooler, mask, render
+from app.tenancy.urls import InvalidDatabaseUrl, behind_pooler, connect_params, mask, render
 
 
 @dataclass
@@ -45,6 +47,42 @@ def collect_targets(state: Tenancy, orgs: list[Organization], with_main: bool) -
             continue
         targets.setdefault(render(url), MigrateTarget(url, mask(url))).orgs.append(org.id)
     return list(targets.values()), unusable
+
+
+MIGRATE_LOCK = (7341, 1)  # the advisory lock that one tenants migrate at a time holds on the main database
+
+
+@contextmanager
+def fleet_lock(state: Tenancy, wait: bool):
+    """Held on a direct connection to the main database for the whole run: a second run waits
+    (or, without wait, fails at once saying who holds it). SQLite main databases have no such lock."""
+    if state.main_url.get_backend_name() != "postgresql":
+        yield
+        return
+    with psycopg.connect(**connect_params(state.main_url, application_name="tenants-migrate"), autocommit=True) as conn:
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", MIGRATE_LOCK)
+        elif not conn.execute("SELECT pg_try_advisory_lock(%s, %s)", MIGRATE_LOCK).fetchone()[0]:
+            holder = conn.execute(HOLDER, MIGRATE_LOCK).fetchone()
+            raise MigrateLocked(
+                f"another tenants migrate is running ({holder[0] or 'unknown'}, since {holder[1]})"
+                if holder
+                else "another tenants migrate is running"
+            )
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", MIGRATE_LOCK)
+
+
+class MigrateLocked(Exception):
+    pass
+
+
+HOLDER = """SELECT coalesce(a.application_name, '') || ' pid ' || a.pid || coalesce(' from ' || a.client_addr, ''),
+                  date_trunc('second', a.backend_start)
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objid = %s AND l.granted"""
 
 
 def dedicated_organizations() -> list[Organization]:

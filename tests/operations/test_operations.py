@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 from tests.helpers import add_org, sql
 from tests.operations.conftest import states, stored_url
 from tests.pgserver import free_port, wait_for
@@ -187,3 +189,23 @@ def test_organization_page_shows_latest_move_migrate_and_backup(
     operations = page[page.index('data-testid="operations"') : page.index("Recent activity")]
     assert "Latest move" in operations and "-&gt; postgres@127.0.0.1:5432/" in operations
     assert "b.tar" in operations and operations.count(">never<") == 1  # no migrate yet
+
+
+def test_one_tenants_migrate_at_a_time(app, runner, databases, pgbouncer):
+    import threading
+
+    holder = psycopg.connect(databases["main"], autocommit=True, application_name="tenants-migrate")
+    holder.execute("SELECT pg_advisory_lock(7341, 1)")  # another run holds the fleet lock
+    try:
+        refused = runner.invoke(args=["tenants", "migrate", "--no-wait"])
+        assert refused.exit_code == 1 and "another tenants migrate is running (tenants-migrate pid" in refused.output
+        threading.Timer(1.0, lambda: holder.execute("SELECT pg_advisory_unlock(7341, 1)")).start()
+        started = time.monotonic()
+        waited = runner.invoke(args=["tenants", "migrate"])
+        assert waited.exit_code == 0, waited.output
+        assert time.monotonic() - started >= 1.0  # it waited for the other run
+    finally:
+        holder.close()
+    add_org(app, "org-pooled", database_url=pgbouncer.url(databases["tenant_a"].rsplit("/", 1)[1]))
+    pooled = runner.invoke(args=["tenants", "migrate", "--org", "org-pooled"])
+    assert pooled.exit_code == 1 and "need a direct connection" in pooled.output
