@@ -137,6 +137,8 @@ class TenantCapture(db.Model):
     organization_id: Mapped[str] = mapped_column("organizationId", Text, primary_key=True)
     started_at: Mapped[datetime] = mapped_column("startedAt", DateTime(timezone=True), server_default=func.now())
     moving_to: Mapped[str | None] = mapped_column("movingTo", Text)  # masked
+    # The target's indexes and foreign keys, set aside while an empty target is bulk-loaded (JSON).
+    deferred_ddl: Mapped[str | None] = mapped_column("deferredDdl", Text)
 
 
 class TenantChange(db.Model):

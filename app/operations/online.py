@@ -1,7 +1,8 @@
 """Online moves: an organization changes database while the platform keeps writing.
 
   1. capture  every insert, update and delete of its rows in the source is logged (capture.py);
-  2. copy     its rows, by COPY in committed batches, resumable from the target's last id;
+  2. copy     its rows, by COPY in committed batches, resumable from the target's last id (into
+              bare tables when the target is empty, its indexes built after: bulk_load.py);
   3. catch up the logged changes are replayed onto the target until the backlog is small;
   4. verify   the rows no write touched since the capture began, by checksum, outside any pause;
   5. cut over the organization's writes are held (at most TENANT_MOVE_MAX_PAUSE), the rest is
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from app.extensions import db
-from app.operations import capture, fences
+from app.operations import bulk_load, capture, fences
 from app.operations.transfer import (
     DEFAULT_BATCH,
     TABLES,
@@ -60,6 +61,8 @@ def move(
             result.restarted = [t for t, n in org_counts(dst, org_id).items() if n]
             delete_org_rows(dst, org_id)
             capture.start(src, org_id, plan.target.label)
+            if bulk_load.empty(dst):  # load bare tables, build the indexes once after (pg_restore's order)
+                bulk_load.set_aside(src, dst, org_id)
         fences.lift(src, org_id)  # its rows live here until the switch (a killed cutover may have fenced them)
         _phase(progress, "copy", report)
         for table in TABLES:
@@ -70,6 +73,8 @@ def move(
                 report(progress)
 
             result.tables[table] = copy_table(src, dst, table, org_id, last, batch, counted)
+        _phase(progress, "indexes", report)
+        bulk_load.rebuild(src, dst, org_id)
         _phase(progress, "catch-up", report)
         catch_up(src, dst, org_id, progress, report)
         _phase(progress, "verify", report)
@@ -171,13 +176,15 @@ def switch(state, plan) -> None:
 
 def abort(source: WritableDatabase, target: WritableDatabase | None, org_id: str) -> dict:
     """Undo an unfinished move: no capture objects and no fence on the source, and (when the
-    target is known) none of the organization's half-copied rows left there."""
+    target is known) none of the organization's half-copied rows left there, and its indexes
+    and foreign keys back if the move had set them aside."""
+    removed = 0
     with source.connect() as conn:
+        if target is not None:
+            with target.connect() as other:
+                other.autocommit = True
+                removed = delete_org_rows(other, org_id)
+                bulk_load.rebuild(conn, other, org_id)
         capture.stop(conn, org_id)
         lifted = fences.lift(conn, org_id)
-    removed = 0
-    if target is not None:
-        with target.connect() as conn:
-            conn.autocommit = True
-            removed = delete_org_rows(conn, org_id)
     return {"captureRemoved": True, "fenceLifted": lifted, "targetRowsRemoved": removed}

@@ -97,6 +97,7 @@ def upgrade():
         sa.Column("organizationId", sa.Text(), nullable=False),
         sa.Column("startedAt", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False),
         sa.Column("movingTo", sa.Text(), nullable=True),
+        sa.Column("deferredDdl", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("organizationId", name=op.f("pk_TenantCapture")),
     )
     op.create_table(

@@ -27,6 +27,17 @@ def capture_left(url: str, org_id: str) -> list:
     )
 
 
+def indexes_and_keys(url: str) -> list:
+    """The tenant tables' indexes and foreign keys, to compare with a freshly migrated database."""
+    return sql(
+        url,
+        """SELECT pg_get_indexdef(indexrelid) FROM pg_index
+                        WHERE indrelid::regclass::text IN ('"Campaign"', '"Donor"', '"DonorPreference"', '"Donation"')
+                       UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+                        WHERE contype = 'f' ORDER BY 1""",
+    )
+
+
 def fenced(url: str, org_id: str) -> bool:
     return bool(sql(url, """SELECT 1 FROM "TenantFence" WHERE "organizationId" = %s""", (org_id,)))
 
@@ -68,6 +79,8 @@ def test_a_move_under_a_writer_loses_nothing_and_fences_the_source(runner, datab
     assert lost_writes(databases["main"], other) == []  # the other organization wrote throughout
     assert fenced(databases["main"], "org-m") and not fenced(target, "org-m")
     assert capture_left(databases["main"], "org-m") == []
+    # The empty target was loaded into bare tables: every index and foreign key is back.
+    assert indexes_and_keys(target) == indexes_and_keys(new_database("reference"))
 
 
 def test_a_move_back_under_writes_lifts_the_fence_and_loses_nothing(runner, databases, new_database, writers):
@@ -155,6 +168,7 @@ def test_killed_in_any_phase_then_rerun_finishes_exactly(runner, databases, new_
     assert stored_url(databases, "org-m") == target
     assert lost_writes(target, moving) == [] and totals_that_differ(target, "org-m") == []
     assert capture_left(databases["main"], "org-m") == [] and fenced(databases["main"], "org-m")
+    assert indexes_and_keys(target) == indexes_and_keys(new_database("reference"))
 
 
 def test_abort_after_a_kill_leaves_the_source_as_it_was(runner, databases, new_database, writers):
@@ -169,4 +183,5 @@ def test_abort_after_a_kill_leaves_the_source_as_it_was(runner, databases, new_d
     assert stored_url(databases, "org-m") is None
     assert capture_left(databases["main"], "org-m") == [] and not fenced(databases["main"], "org-m")
     assert sql(target, """SELECT count(*) FROM "Donor" WHERE "organizationId" = 'org-m'""") == [(0,)]
+    assert indexes_and_keys(target) == indexes_and_keys(new_database("reference"))  # as it was before the move
     assert lost_writes(databases["main"], moving) == [] and totals_that_differ(databases["main"], "org-m") == []
