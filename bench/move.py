@@ -5,10 +5,13 @@ and `tenants status` over 500 organizations with dead servers among them.
 
 Move: one organization (1,000,000 donors, about 3,000,000 donations) moves from the shared
 database to an empty, migrated one with `flask tenants move` (copy, verify, switch). The
-ceiling is the raw pipeline for the same tables, timed in the same run:
+ceiling is pg_restore's order for the same tables, timed in the same run: drop the target's
+secondary indexes and foreign keys, then per table
     psql SRC -c 'COPY (SELECT ... WHERE "organizationId" = ...) TO STDOUT' | psql DST -c 'COPY ... FROM STDIN'
-Target: our rows/s >= 0.7 x the ceiling's, verification included. --database reuses a
-database loaded by bench.donors --keep (its bench-org-1); otherwise one is loaded here.
+then build them again. Target: our rows/s >= 0.7 x the ceiling's, with the capture,
+catch-up, verification and switch included. --database reuses a
+database loaded by bench.donors --keep (a copy of it, migrated to head; its bench-org-1);
+otherwise one is loaded here.
 
 Status: 500 organizations, 200 behind a port where nothing listens, 200 behind a socket
 that accepts and never answers, 100 on live databases. Target: wall time <= 2 x the
@@ -26,7 +29,8 @@ import time
 
 import psycopg
 
-from bench.common import ROOT, Databases, db_url, free_port
+from app.operations import bulk_load
+from bench.common import ROOT, Databases, admin_sql, db_url, free_port
 from bench.donors import ORG, load
 
 TABLES = ("Campaign", "Donor", "DonorPreference", "Donation")
@@ -49,7 +53,16 @@ def columns(database: str, table: str) -> str:
 
 
 def raw_pipeline(source: str, target: str, org: str) -> float:
+    """The pg_restore order: drop the target's secondary indexes and foreign keys, COPY each
+    table through psql, build them again. All of it is timed."""
     started = time.monotonic()
+    with psycopg.connect(db_url(target), autocommit=True) as conn:
+        indexes = [row[0] for row in conn.execute(bulk_load.INDEXES, (bulk_load.QUOTED_TABLES,))]
+        keys = conn.execute(bulk_load.FOREIGN_KEYS, (bulk_load.QUOTED_TABLES,)).fetchall()
+        for table, name, _ in keys:
+            conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for definition in indexes:
+            conn.execute("DROP INDEX " + definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0])
     for table in TABLES:
         cols = columns(source, table)
         out = f'COPY (SELECT {cols} FROM "{table}" WHERE "organizationId" = \'{org}\') TO STDOUT'
@@ -59,6 +72,12 @@ def raw_pipeline(source: str, target: str, org: str) -> float:
             f"PGOPTIONS='-c donor_stats.skip=on' psql -X -q -v ON_ERROR_STOP=1 -d {db_url(target)} -c {sh(into)}"
         )
         subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], check=True)
+    with psycopg.connect(db_url(target), autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        for definition in indexes:
+            conn.execute(definition)
+        for table, name, definition in keys:
+            conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     return time.monotonic() - started
 
 
@@ -83,10 +102,11 @@ def bench_move(dbs: Databases, source: str, org: str) -> None:
     verified = json.loads(done.stdout)["verified"]
     with psycopg.connect(db_url(source)) as conn:  # leave the source as it was, for the next run
         conn.execute("""UPDATE "Organization" SET "databaseUrl" = NULL WHERE id = %s""", (org,))
+        conn.execute("""DELETE FROM "TenantFence" WHERE "organizationId" = %s""", (org,))
     print(f"\nmove of {org}: {', '.join(f'{t} {n:,}' for t, n in counts.items())} ({total:,} rows)")
     print(f"{'':<34}{'seconds':>10}{'rows/s':>12}")
-    print(f"{'raw psql COPY pipeline (ceiling)':<34}{ceiling:>10.1f}{total / ceiling:>12,.0f}")
-    print(f"{'tenants move (copy+verify+switch)':<34}{ours:>10.1f}{total / ours:>12,.0f}")
+    print(f"{'COPY into bare tables + indexes':<34}{ceiling:>10.1f}{total / ceiling:>12,.0f}")
+    print(f"{'tenants move (online, all phases)':<34}{ours:>10.1f}{total / ours:>12,.0f}")
     ratio = ceiling / ours
     print(f"ratio: {ratio:.2f} of the ceiling  target >= 0.70  {'PASS' if ratio >= 0.7 else 'FAIL'}")
     assert all(verified[t]["count"] == n for t, n in counts.items())
@@ -146,8 +166,12 @@ def main() -> None:
     dbs = Databases("move")
     try:
         if not args.skip_move:
-            source = args.database
-            if not source:
+            if args.database:  # a copy, brought to head: the kept database is left as it was
+                source = f"{dbs.prefix}_source"
+                admin_sql(f'CREATE DATABASE "{source}" TEMPLATE "{args.database}"')
+                dbs.names.append(source)
+                flask(["db", "upgrade"], source)
+            else:
                 source = dbs.create("source")
                 load(source, args.donors, 1)
             bench_move(dbs, source, ORG.format(1))

@@ -15,6 +15,7 @@ abort() removes the capture, the half-copied rows and any fence, leaving the sou
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from app.extensions import db
@@ -112,10 +113,12 @@ def verify_untouched(src, dst, org_id: str, plan) -> None:
     state, which the target holds too: no replay touched it yet)."""
     src.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
     touched = capture.touched(src, org_id)
-    for table in TABLES:
-        expected = table_state(src, table, org_id, excluding=touched[table])
-        got = table_state(dst, table, org_id, excluding=touched[table])
-        if expected != got:
+    with ThreadPoolExecutor(2) as pool:  # both sides at once: each its own connection and server process
+        for table in TABLES:
+            theirs = pool.submit(table_state, dst, table, org_id, excluding=touched[table])
+            expected, got = table_state(src, table, org_id, excluding=touched[table]), theirs.result()
+            if expected == got:
+                continue
             src.rollback()
             raise TransferError(
                 f"{table}: the copied rows differ from {plan.source.label} ({got} vs {expected}); "
