@@ -33,6 +33,17 @@ def admin_sql(statement: str) -> None:
         conn.execute(statement)
 
 
+def upgrade(name: str) -> None:
+    env = dict(os.environ, APP_ENV="testing", DATABASE_URL=db_url(name))
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 class Databases:
     """Creates databases copied from one migrated template; drops them all on exit."""
 
@@ -40,14 +51,15 @@ class Databases:
         self.prefix = f"bench_{label}_{uuid.uuid4().hex[:6]}"
         self.names: list[str] = []
         self.template = self.create("tpl", template=None)
-        env = dict(os.environ, APP_ENV="testing", DATABASE_URL=db_url(self.template))
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        upgrade(self.template)
+
+    def copy_of(self, suffix: str, kept: str) -> str:
+        """A copy of a kept database (CREATE DATABASE ... TEMPLATE), brought to head: the kept one stays as it was."""
+        name = f"{self.prefix}_{suffix}"
+        admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{kept}"')
+        self.names.append(name)
+        upgrade(name)
+        return name
 
     def create(self, suffix: str, template: str | None = "default") -> str:
         name = f"{self.prefix}_{suffix}"

@@ -30,7 +30,7 @@ import time
 import psycopg
 
 from app.operations import bulk_load
-from bench.common import ROOT, Databases, admin_sql, db_url, free_port
+from bench.common import ROOT, Databases, db_url, free_port
 from bench.donors import ORG, load
 
 TABLES = ("Campaign", "Donor", "DonorPreference", "Donation")
@@ -167,10 +167,7 @@ def main() -> None:
     try:
         if not args.skip_move:
             if args.database:  # a copy, brought to head: the kept database is left as it was
-                source = f"{dbs.prefix}_source"
-                admin_sql(f'CREATE DATABASE "{source}" TEMPLATE "{args.database}"')
-                dbs.names.append(source)
-                flask(["db", "upgrade"], source)
+                source = dbs.copy_of("source", args.database)
             else:
                 source = dbs.create("source")
                 load(source, args.donors, 1)

@@ -24,7 +24,7 @@ import time
 
 import psycopg
 
-from bench.common import ROOT, Databases, admin_sql, db_url, percentile
+from bench.common import ROOT, Databases, db_url, percentile
 from bench.donors import ORG
 
 
@@ -85,17 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     dbs = Databases("moveonline")
     try:
-        main_db = f"{dbs.prefix}_main"
-        admin_sql(f'CREATE DATABASE "{main_db}" TEMPLATE "{args.database}"')
-        dbs.names.append(main_db)
-        env = {**os.environ, "APP_ENV": "testing", "DATABASE_URL": db_url(main_db)}
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        main_db = dbs.copy_of("main", args.database)
         target = dbs.create("target")
         run(db_url(main_db), db_url(target), args)
     finally:
