@@ -21,7 +21,7 @@ from psycopg import sql
 
 from app.models.tenant import skip_giving_stats
 from app.operations.fences import skip_fences
-from app.operations.transfer import TABLES, column_list, row_digests
+from app.operations.transfer import TABLE_COLUMNS, TABLES, column_list, row_digests
 
 HOLD_LOCK_CLASS = 7341  # the first key of the hold's advisory lock, as in the trigger
 
@@ -64,11 +64,16 @@ def backlog(conn: psycopg.Connection, org_id: str) -> int:
 def touched(conn: psycopg.Connection, org_id: str, unverified: bool = False) -> dict[str, list[str]]:
     """Every row id of the organization that changed since the capture began (or that has a
     change not verified yet), by table."""
-    ids = defaultdict(set)
     condition = " AND NOT verified" if unverified else ""
-    for table, row_id in conn.execute(
-        'SELECT "table", "rowId" FROM "TenantChange" WHERE "organizationId" = %s' + condition, (org_id,)
-    ):
+    return by_table(
+        conn.execute('SELECT "table", "rowId" FROM "TenantChange" WHERE "organizationId" = %s' + condition, (org_id,))
+    )
+
+
+def by_table(entries) -> dict[str, list[str]]:
+    """(table, row id) pairs as each tenant table's distinct ids, sorted."""
+    ids = defaultdict(set)
+    for table, row_id in entries:
         ids[table].add(row_id)
     return {table: sorted(ids[table]) for table in TABLES}
 
@@ -105,10 +110,7 @@ def replay(src: psycopg.Connection, dst: psycopg.Connection, org_id: str, limit:
             (org_id, limit),
         ).fetchall()
         if entries:
-            ids = defaultdict(set)
-            for table, row_id in entries:
-                ids[table].add(row_id)
-            apply(src, dst, org_id, {table: sorted(ids.get(table, ())) for table in TABLES})
+            apply(src, dst, org_id, by_table(entries))
     return len(entries)
 
 
@@ -148,8 +150,6 @@ def _upsert(src: psycopg.Connection, dst: psycopg.Connection, table: str, org_id
     ):
         for block in out:
             into.write(block)
-    from app.operations.transfer import TABLE_COLUMNS
-
     updates = sql.SQL(", ").join(
         sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in TABLE_COLUMNS[table] if c != "id"
     )

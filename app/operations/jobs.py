@@ -24,8 +24,7 @@ from app.operations import moves, online
 from app.operations.databases import current_database, writable
 from app.operations.transfer import TransferError
 from app.tenancy.service import tenancy
-from app.tenancy.targets import DnsFailure
-from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url, render, resolve_stored, seal
+from app.tenancy.urls import mask, parse_database_url, render, resolve_stored, seal
 
 QUEUE = "tenant-operations"
 ACTIVE = ("queued", "running")
@@ -97,11 +96,7 @@ def run(job_id: str) -> None:
         job.state = "done"
     except Exception as exc:  # a failed job is a row that says so, never a dead worker
         job.state = "failed"
-        reason = (
-            str(exc)
-            if isinstance(exc, TransferError | InvalidDatabaseUrl | DnsFailure)
-            else (moves.describe_failure(exc))
-        )
+        reason = moves.describe_failure(exc)  # our own errors as they are; driver errors without their text
         job.message = f"{reason}; nothing was switched unless the phase says done"
         audit.record(f"tenants.{job.kind}", org_id=org.id, outcome="failed", detail=f"job {job.id}: {reason}")
     finally:

@@ -5,8 +5,9 @@
               bare tables when the target is empty, its indexes built after: bulk_load.py);
   3. catch up the logged changes are replayed onto the target until the backlog is small;
   4. verify   the rows no write touched since the capture began, by checksum, outside any pause;
-  5. cut over the organization's writes are held (at most TENANT_MOVE_MAX_PAUSE), the rest is
-              replayed, the touched rows and every count verified, the source fenced and
+  5. cut over replayed rows are verified as they come (outside any pause); then the
+              organization's writes are held (at most TENANT_MOVE_MAX_PAUSE), the rest is
+              replayed, the rows of the last changes verified, the source fenced and
               "databaseUrl" switched; then the writers are released. A backlog that cannot be
               drained within the pause releases them and the catch-up goes on, then tries again.
 Killed at any point, a run of the same command goes on from where the capture stands;
@@ -44,10 +45,11 @@ class Progress:
     backlog: int = 0
     last_pause_ms: float | None = None
     cutover_attempts: int = 0
-    phases_s: dict[str, float] = field(default_factory=dict)
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # time spent in each phase
+    phase_started: float = field(default_factory=time.monotonic, repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if key != "phase_started"}
 
 
 def move(
@@ -91,9 +93,8 @@ def move(
 
 def _phase(progress: Progress, phase: str, report) -> None:
     now = time.monotonic()
-    progress.phases_s.setdefault("_started", now)
-    progress.phases_s[phase] = now
-    progress.phase = phase
+    progress.phase_seconds[progress.phase] = round(now - progress.phase_started, 2)
+    progress.phase, progress.phase_started = phase, now
     report(progress)
 
 
