@@ -9,6 +9,8 @@ from app.logging_setup import mask_credentials
 from app.models import AuditEvent
 from app.pooling import ping_when_idle
 
+READ = "tenant.read"  # one row per tenant page view: kept apart (partitioned) and kept for less time
+
 # Column keys by attribute name, for the Core insert of record_read().
 COLUMN_KEYS = {attr.key: attr.columns[0].key for attr in AuditEvent.__mapper__.column_attrs}
 INSERT_EVENT = insert(AuditEvent.__table__)

@@ -29,7 +29,12 @@ def process_revision_directives(context, revision, directives):
 
 
 # PostgreSQL-only expression indexes, created by their migration rather than the models.
-MIGRATION_ONLY_INDEXES = {"ix_Donor_org_email_prefix", "ix_Donor_org_name_trgm"}
+MIGRATION_ONLY_INDEXES = {
+    "ix_Donor_org_email_prefix",
+    "ix_Donor_org_name_trgm",
+    "ix_Organization_name_trgm",
+    "ix_Organization_id_trgm",
+}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
