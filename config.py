@@ -59,6 +59,16 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def env_days(name: str, default: int | None) -> int | None:
+    """A number of days, at least 1; empty means the default (None: forever)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a number of days (1 or more), or empty for its default, not {raw!r}")
+    return int(raw)
+
+
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -129,6 +139,9 @@ class Config:
         self.LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15minutes")
         self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        # Audit retention (flask --app wsgi audit prune, and the worker daily): tenant reads, everything else.
+        self.AUDIT_READ_RETENTION_DAYS = env_days("AUDIT_READ_RETENTION_DAYS", 90)
+        self.AUDIT_RETENTION_DAYS = env_days("AUDIT_RETENTION_DAYS", None)
         # Shared between workers when Redis is there; per process otherwise.
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         for key, value in overrides.items():

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from app import audit
 from app.api.tokens import TOKEN_PREFIX, token_hash
+from app.audit_log.commands import audit_group
 from app.auth.passwords import hash_password
 from app.cli_failure import CommandFailed
 from app.extensions import db
@@ -196,5 +197,6 @@ def init_app(app: Flask) -> None:
         orgs,
         tenants,
         worker_command,
+        audit_group,
     ):
         app.cli.add_command(command)

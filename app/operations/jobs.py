@@ -17,6 +17,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from app import audit
+from app.audit_log import retention
 from app.cli_failure import CommandFailed
 from app.extensions import db
 from app.models import OperationJob, Organization
@@ -125,10 +126,11 @@ def _move(state, org, job: OperationJob, target: str | None) -> str:
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Run the jobs queued now, then stop.")
 def worker_command(burst: bool) -> None:
-    """Run the moves started from the console (the tenant-operations queue of REDIS_URL)."""
+    """Run the moves started from the console (the tenant-operations queue of REDIS_URL) and the daily audit prune."""
     try:
         jobs = queue()
     except JobsUnavailable as exc:
         raise CommandFailed(str(exc)) from None
-    click.echo(f"worker: running {QUEUE} jobs from {mask(current_app.config['REDIS_URL'])}")
-    SimpleWorker([jobs], connection=jobs.connection).work(burst=burst, with_scheduler=False)
+    click.echo(f"worker: running {QUEUE} jobs from {mask(current_app.config['REDIS_URL'])}; audit prune daily")
+    retention.schedule(jobs)  # today's prune now; each run schedules the next day's
+    SimpleWorker([jobs], connection=jobs.connection).work(burst=burst, with_scheduler=not burst)

@@ -1,0 +1,158 @@
+"""Audit retention: tenant reads are kept AUDIT_READ_RETENTION_DAYS (90), every other event
+AUDIT_RETENTION_DAYS (empty: forever).
+
+On PostgreSQL, months entirely past the cut-off are dropped whole (a partition's DROP
+holds its lock for a moment, under a lock timeout, retried); the expired rows of the month
+that straddles the cut-off and of the default partition are deleted in batches by id, each
+batch its own transaction. Writers only insert, so they never wait on those deletes. On
+SQLite the same batched deletes run on the table. `flask --app wsgi audit prune` runs it;
+the worker runs daily() once a day.
+"""
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
+
+from app.audit import READ
+from app.audit_log.partitions import LOCK_TIMEOUT, ensure_ahead, is_partitioned, months
+from app.extensions import db
+
+BATCH = 10_000  # ids per delete: a short transaction however many rows expire
+DROP_ATTEMPTS = 5
+KIND_FILTER = {"reads": f"action = '{READ}'", "other": f"action <> '{READ}'"}
+KIND_LABEL = {"reads": "tenant reads", "other": "other events"}
+KIND_SETTING = {"reads": "AUDIT_READ_RETENTION_DAYS", "other": "AUDIT_RETENTION_DAYS"}
+
+
+@dataclass
+class Pruned:
+    kind: str
+    days: int | None
+    cutoff: datetime | None = None
+    rows: int = 0
+    dropped: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # partitions still locked after every attempt
+
+    def line(self, dry_run: bool) -> str:
+        label = KIND_LABEL[self.kind]
+        if self.days is None:
+            return f"{label}: kept forever ({KIND_SETTING[self.kind]} is empty)"
+        verb = "would remove" if dry_run else "removed"
+        line = f"{label} older than {self.days} days (before {self.cutoff:%Y-%m-%d %H:%M} UTC): {verb} {self.rows:,}"
+        if self.dropped:
+            line += f" ({len(self.dropped)} monthly partitions {'to drop' if dry_run else 'dropped'})"
+        if self.left:
+            line += f"; still locked, left for the next run: {', '.join(self.left)}"
+        return line
+
+
+@dataclass
+class PruneReport:
+    dry_run: bool
+    results: list[Pruned]
+    created: list[str]
+
+    def lines(self) -> list[str]:
+        lines = [result.line(self.dry_run) for result in self.results]
+        if self.created:
+            lines.append(f"partitions created ahead: {', '.join(self.created)}")
+        return lines
+
+    @property
+    def removed(self) -> int:
+        return sum(result.rows for result in self.results)
+
+
+def prune(dry_run: bool = False, now: datetime | None = None) -> PruneReport:
+    """Apply the configured policy to the main database's audit log."""
+    now = now or datetime.now(UTC)
+    config = current_app.config
+    policy = {"reads": config["AUDIT_READ_RETENTION_DAYS"], "other": config["AUDIT_RETENTION_DAYS"]}
+    with db.engine.connect() as conn:
+        partitioned = is_partitioned(conn)
+        created = ensure_ahead(conn, now) if partitioned and not dry_run else []
+        results = []
+        for kind, days in policy.items():
+            result = Pruned(kind, days, now - timedelta(days=days) if days else None)
+            if days:
+                (_prune_partitions if partitioned else _prune_table)(conn, result, dry_run)
+            results.append(result)
+        conn.commit()
+    return PruneReport(dry_run, results, created)
+
+
+def _prune_partitions(conn: Connection, result: Pruned, dry_run: bool) -> None:
+    for month in months(conn, result.kind):
+        if month.ends_before(result.cutoff):
+            count = conn.scalar(text(f'SELECT count(*) FROM "{month.table}"'))
+            if dry_run or _drop(conn, month.table):
+                result.rows += count
+                result.dropped.append(month.table)
+            else:
+                result.left.append(month.table)
+        elif month.start < result.cutoff.date():
+            result.rows += _delete_expired(conn, f'"{month.table}"', result, dry_run)
+    result.rows += _delete_expired(conn, f'"AuditEvent_{result.kind}_default"', result, dry_run)
+
+
+def _prune_table(conn: Connection, result: Pruned, dry_run: bool) -> None:
+    result.rows += _delete_expired(conn, '"AuditEvent"', result, dry_run)
+
+
+def _delete_expired(conn: Connection, table: str, result: Pruned, dry_run: bool) -> int:
+    where = f'{KIND_FILTER[result.kind]} AND "createdAt" < :cutoff'
+    # SQLite keeps timestamps as text in UTC; PostgreSQL compares timestamptz.
+    cutoff = result.cutoff if conn.dialect.name == "postgresql" else f"{result.cutoff:%Y-%m-%d %H:%M:%S}"
+    low, high, count = conn.execute(
+        text(f"SELECT min(id), max(id), count(*) FROM {table} WHERE {where}"), {"cutoff": cutoff}
+    ).one()
+    conn.commit()
+    if dry_run or not count:
+        return count
+    removed = 0
+    for start in range(low, high + 1, BATCH):
+        removed += conn.execute(
+            text(f"DELETE FROM {table} WHERE id >= :start AND id < :end AND {where}"),
+            {"start": start, "end": start + BATCH, "cutoff": cutoff},
+        ).rowcount
+        conn.commit()
+    return removed
+
+
+def _drop(conn: Connection, table: str) -> bool:
+    for attempt in range(DROP_ATTEMPTS):
+        conn.commit()
+        try:
+            conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            conn.execute(text(f'DROP TABLE "{table}"'))
+            conn.commit()
+            return True
+        except OperationalError:  # a writer or reader holds the table: let it finish, try again
+            conn.rollback()
+            time.sleep(attempt + 1)
+    return False
+
+
+def daily() -> None:
+    """The worker's daily run (an RQ job): prune, record it, and schedule tomorrow's."""
+    from app import audit
+    from app.operations.jobs import queue
+
+    report = prune()
+    audit.record("audit.prune", detail="; ".join(report.lines()))
+    schedule(queue(), datetime.now(UTC) + timedelta(days=1))
+
+
+def schedule(jobs, when: datetime | None = None) -> None:
+    """Queue the prune of when's day (now: at once). One job id per day: workers started
+    together, or restarted, schedule that day's prune once."""
+    day = (when or datetime.now(UTC)).date()
+    job_id = f"audit-prune-{day}"
+    if when is None:
+        jobs.enqueue(daily, job_id=job_id, job_timeout=6 * 3600)
+    else:
+        jobs.enqueue_at(when, daily, job_id=job_id, job_timeout=6 * 3600)
