@@ -45,6 +45,7 @@ TEST_RESULT = {
                 "schema_missing",
                 "schema_behind",
                 "schema_ahead",
+                "schema_drift",
                 "permission_denied",
                 "unknown",
             ]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy.engine import URL
 
-from app.tenancy.schema import read_revision, status_for
+from app.tenancy import fingerprint
+from app.tenancy.schema import head_revision, read_revision, status_for
 from app.tenancy.targets import DnsFailure, TargetPolicy
 from app.tenancy.urls import InvalidDatabaseUrl, behind_pooler, connect_params, mask
 
@@ -36,6 +37,10 @@ MESSAGES = {
     "permission_denied": (
         "The user is not allowed to connect to or read this database.",
         "Grant the user CONNECT on the database and SELECT on its tables.",
+    ),
+    "schema_drift": (
+        "The schema is at head, but its tables' objects differ from what the migrations create.",
+        "Re-create what is missing or changed as the migrations define it (migrations/versions), then test again.",
     ),
     "unknown": ("The connection failed for an unexpected reason.", "Check the database server's log."),
 }
@@ -141,9 +146,9 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResul
         return result("dns_failure", str(exc), target=target)
     try:
         if url.get_backend_name() == "sqlite":
-            version, revision = _read_sqlite(url)
+            (version, revision), drift = _read_sqlite(url), []
         else:
-            version, revision = _read_postgres(url, addresses, connect_timeout, policy)
+            version, revision, drift = _read_postgres(url, addresses, connect_timeout, policy)
     except InvalidDatabaseUrl as exc:  # the main database behind another address
         return result(exc.code, str(exc), target=target, latency_ms=_ms(started))
     except (psycopg.Error, sqlite3.Error) as exc:
@@ -164,6 +169,8 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResul
     }
     if not status.ok:
         return result(status.code, status.message, status.hint, **extra)
+    if drift:
+        return result("schema_drift", f"{MESSAGES['schema_drift'][0]} {fingerprint.describe(drift)}.", **extra)
     through = " through a connection pooler (transaction mode)" if extra["pooler"] else ""
     return result("ok", f"Connected{through}; the schema is at head.", "", **extra)
 
@@ -174,7 +181,7 @@ def _ms(started: float) -> float:
 
 def _read_postgres(
     url: URL, addresses: list[str], connect_timeout: int, policy: TargetPolicy
-) -> tuple[str, str | None]:
+) -> tuple[str, str | None, list[str]]:
     params = connect_params(
         url,
         connect_timeout=connect_timeout,
@@ -190,7 +197,9 @@ def _read_postgres(
         with conn.transaction():
             conn.execute(f"SET LOCAL statement_timeout = {PROBE_STATEMENT_TIMEOUT_MS}")
             version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]
-            return version, read_revision(conn)
+            revision = read_revision(conn)
+            drift = fingerprint.differences(fingerprint.read(conn)) if revision == head_revision() else []
+            return version, revision, drift
 
 
 def _read_sqlite(url: URL) -> tuple[str, str | None]:

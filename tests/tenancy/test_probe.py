@@ -92,6 +92,29 @@ def test_schema_behind_and_ahead(new_database):
     assert run_probe(behind).code == "schema_ahead"
 
 
+def test_schema_drift_at_head_names_what_is_missing_or_changed(new_database):
+    drifted = new_database("drift")
+    assert run_probe(drifted).code == "ok"
+    sql(drifted, 'DROP INDEX "ix_Donation_org_donor_date"')
+    sql(drifted, 'ALTER TABLE "Donor" DISABLE TRIGGER "Donor_guard_insert"')
+    result = run_probe(drifted)
+    assert result.code == "schema_drift" and result.schema_revision
+    assert "missing index ix_Donation_org_donor_date" in result.message
+    assert "changed trigger Donor.Donor_guard_insert" in result.message
+    assert "migrations" in result.hint
+
+
+def test_expected_fingerprint_is_what_head_creates(new_database):
+    """app/tenancy/expected_schema.json is current: regenerate it when a migration changes tenant tables."""
+    from app.tenancy import fingerprint
+
+    with psycopg.connect(new_database("fingerprint")) as conn:
+        assert fingerprint.read(conn) == fingerprint.expected(), (
+            "run: .venv/bin/python -m app.tenancy.fingerprint <url of a freshly migrated database> "
+            "> app/tenancy/expected_schema.json"
+        )
+
+
 def test_permission_denied(pg_server, new_database):
     target = new_database("locked")
     name = make_url(target).database
