@@ -35,10 +35,11 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from app.audit_log import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.donors import bp as donors_bp
+    from app.fleet import bp as fleet_bp
     from app.organizations import bp as organizations_bp
     from app.system import bp as system_bp
 
-    for blueprint in (auth_bp, organizations_bp, donors_bp, system_bp, audit_bp, api_bp):
+    for blueprint in (auth_bp, organizations_bp, donors_bp, fleet_bp, system_bp, audit_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: there is nothing for CSRF to ride on
     return app

@@ -9,14 +9,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
+import psycopg
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import TENANT_MODELS, OperationJob, Organization
-from app.tenancy.probe import ProbeResult
+from app.operations import fleet
+from app.tenancy.probe import PROBE_STATEMENT_TIMEOUT_MS, ProbeResult
 from app.tenancy.schema import head_revision
 from app.tenancy.service import Tenancy
-from app.tenancy.urls import InvalidDatabaseUrl, mask, render
+from app.tenancy.urls import InvalidDatabaseUrl, connect_params, for_driver, mask, render
 
 SERVER_FAILURES = {"refused", "timeout", "dns_failure", "ssl_failed"}
 
@@ -37,6 +39,8 @@ class OrgStatus:
     leftovers: int = 0
     shares_database_with: list[str] = field(default_factory=list)
     move: str | None = None  # a move started from the console, queued or running
+    donors: int | None = None
+    database: dict = field(default_factory=dict)  # the health of the database serving it (app/operations/fleet.py)
 
     @property
     def healthy(self) -> bool:
@@ -55,7 +59,7 @@ class ServerGate:
         self._dead: dict[tuple, ProbeResult] = {}
         self._alive: set[tuple] = set()
 
-    def probe(self, state: Tenancy, url) -> ProbeResult:
+    def probe(self, state: Tenancy, url, inspect=None) -> ProbeResult:
         server = ((url.host or "").lower(), url.port or 5432)
         with self._lock:
             server_lock = self._locks.setdefault(server, threading.Lock())
@@ -63,17 +67,19 @@ class ServerGate:
             if server in self._dead:
                 return self._dead[server]
             if server not in self._alive:
-                result = state.probe(url)
+                result = state.probe(url, inspect)
                 if result.code in SERVER_FAILURES:
                     self._dead[server] = result
                 else:
                     self._alive.add(server)
                 return result
-        return state.probe(url)
+        return state.probe(url, inspect)
 
 
-def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None) -> list[OrgStatus]:
-    orgs = db.session.scalars(select(Organization).order_by(Organization.name, Organization.id)).all()
+def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None, scope=()) -> list[OrgStatus]:
+    """Every organization (those of scope, when given), the database serving each tested once."""
+    stmt = select(Organization).order_by(Organization.name, Organization.id)
+    orgs = db.session.scalars(stmt.where(Organization.id.in_(scope)) if scope else stmt).all()
     head = head_revision()
     statuses, urls = [], {}
     for org in orgs:
@@ -94,7 +100,8 @@ def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None) -> list
 
     def check(item):
         url, members = item
-        result = gate.probe(state, url)
+        result = gate.probe(state, url, fleet.inspector(mask(url), [s.id for s in members]))
+        _attach_health(members, result.details)
         for status in members:
             status.code, status.message, status.latency_ms = result.code, result.message, result.latency_ms
             status.revision = result.schema_revision
@@ -109,9 +116,39 @@ def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None) -> list
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         list(pool.map(check, urls.values()))
+    main_health(state, [s for s in statuses if s.mode == "shared"])
     count_leftovers([s for s in statuses if s.mode != "shared"])
     moves_in_progress({s.id: s for s in statuses})
     return statuses
+
+
+def _attach_health(members: list[OrgStatus], details: dict) -> None:
+    donors = details.get("donors")
+    health = {key: value for key, value in details.items() if key != "donors"}
+    for status in members:
+        status.database = health
+        status.donors = donors.get(status.id, 0) if donors is not None else None
+
+
+def main_health(state: Tenancy, served: list[OrgStatus]) -> None:
+    """The main database's health, for the shared organizations."""
+    if not served or state.main_url.get_backend_name() != "postgresql":
+        return
+    params = connect_params(
+        for_driver(state.main_url),
+        connect_timeout=state.config["TENANT_CONNECT_TIMEOUT"],
+        application_name="tenant-console-status",
+    )
+    inspect = fleet.inspector("main database", [s.id for s in served])
+    try:
+        with psycopg.connect(**params, autocommit=True, prepare_threshold=None) as conn:
+            conn.read_only = True
+            with conn.transaction():
+                conn.execute(f"SET LOCAL statement_timeout = {PROBE_STATEMENT_TIMEOUT_MS}")
+                details = inspect(conn)
+    except psycopg.Error:  # the console answers, so this is rare: show the organizations without figures
+        details = {}
+    _attach_health(served, details)
 
 
 def moves_in_progress(by_id: dict[str, OrgStatus]) -> None:

@@ -6,7 +6,7 @@ the field that is most likely wrong.
 
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -56,6 +56,7 @@ class ProbeResult:
     schema_revision: str | None = None
     target: str = ""
     pooler: bool = False  # reached through a transaction-mode pooler
+    details: dict = field(default_factory=dict)  # what an inspect callable read on the same connection
 
     @property
     def ok(self) -> bool:
@@ -134,8 +135,10 @@ def classify(exc: Exception) -> str:
     return "unknown"
 
 
-def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResult:
-    """Connect once to url, read its version and schema revision; bounded in time."""
+def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int, inspect=None) -> ProbeResult:
+    """Connect once to url, read its version and schema revision; bounded in time. inspect,
+    when given, is called with the psycopg connection inside the same read-only transaction
+    (under the same statement timeout) and returns the result's details."""
     target = mask(url)
     started = time.monotonic()
     try:
@@ -146,9 +149,9 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResul
         return result("dns_failure", str(exc), target=target)
     try:
         if url.get_backend_name() == "sqlite":
-            (version, revision), drift = _read_sqlite(url), []
+            (version, revision), drift, details = _read_sqlite(url), [], {}
         else:
-            version, revision, drift = _read_postgres(url, addresses, connect_timeout, policy)
+            version, revision, drift, details = _read_postgres(url, addresses, connect_timeout, policy, inspect)
     except InvalidDatabaseUrl as exc:  # the main database behind another address
         return result(exc.code, str(exc), target=target, latency_ms=_ms(started))
     except (psycopg.Error, sqlite3.Error) as exc:
@@ -166,6 +169,7 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int) -> ProbeResul
         "server_version": version,
         "schema_revision": revision,
         "pooler": behind_pooler(url),
+        "details": details,
     }
     if not status.ok:
         return result(status.code, status.message, status.hint, **extra)
@@ -180,8 +184,8 @@ def _ms(started: float) -> float:
 
 
 def _read_postgres(
-    url: URL, addresses: list[str], connect_timeout: int, policy: TargetPolicy
-) -> tuple[str, str | None, list[str]]:
+    url: URL, addresses: list[str], connect_timeout: int, policy: TargetPolicy, inspect
+) -> tuple[str, str | None, list[str], dict]:
     params = connect_params(
         url,
         connect_timeout=connect_timeout,
@@ -199,7 +203,7 @@ def _read_postgres(
             version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split(" ")[0]
             revision = read_revision(conn)
             drift = fingerprint.differences(fingerprint.read(conn)) if revision == head_revision() else []
-            return version, revision, drift
+            return version, revision, drift, inspect(conn) if inspect else {}
 
 
 def _read_sqlite(url: URL) -> tuple[str, str | None]:

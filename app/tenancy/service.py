@@ -121,8 +121,8 @@ class Tenancy:
             return Target(kind, "", str(exc))
         return Target(kind, mask(url), None)
 
-    def probe(self, url: URL) -> ProbeResult:
-        return probe(url, policy=self.policy, connect_timeout=self.config["TENANT_CONNECT_TIMEOUT"])
+    def probe(self, url: URL, inspect=None) -> ProbeResult:
+        return probe(url, policy=self.policy, connect_timeout=self.config["TENANT_CONNECT_TIMEOUT"], inspect=inspect)
 
     def uses_dedicated(self, org: Organization) -> bool:
         return bool(self.config["ENABLE_MULTI_DATABASE"] and org.database_url)
