@@ -7,6 +7,7 @@ partition lands in the default one, so writing never fails; months are created a
 time (here, by audit prune and the worker's daily run) so that the default stays small.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -15,7 +16,16 @@ from sqlalchemy.exc import OperationalError
 
 KINDS = ("reads", "other")
 MONTHS_AHEAD = 3
-LOCK_TIMEOUT = "1s"  # DDL on a partition waits this long for the writers' locks, then retries later
+# DDL on a partition needs a moment's exclusive lock on its parent: it waits at most this long
+# (and the writers queued behind it with it), and is not even tried while another transaction
+# has held a lock there for a while (a streamed CSV export, say).
+LOCK_TIMEOUT = "100ms"
+ATTEMPTS = 10
+HELD_LONG = text(
+    """SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.relation = ANY(CAST(:tables AS regclass[])) AND l.granted AND l.pid <> pg_backend_pid()
+         AND a.xact_start < clock_timestamp() - interval '1 second')"""
+)
 
 
 @dataclass(frozen=True)
@@ -82,17 +92,28 @@ def _default_holds(conn: Connection, month: Month) -> bool:
 
 
 def _create(conn: Connection, month: Month) -> bool:
-    conn.commit()  # the lock timeout below is for the CREATE's own transaction
-    try:
-        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        conn.execute(
-            text(
-                f'CREATE TABLE "{month.table}" PARTITION OF "AuditEvent_{month.kind}" '
-                f"FOR VALUES FROM ('{month.start} 00:00:00+00') TO ('{month.end} 00:00:00+00')"
-            )
-        )
+    statement = (
+        f'CREATE TABLE "{month.table}" PARTITION OF "AuditEvent_{month.kind}" '
+        f"FOR VALUES FROM ('{month.start} 00:00:00+00') TO ('{month.end} 00:00:00+00')"
+    )
+    return run_ddl(conn, statement, [f"AuditEvent_{month.kind}", "AuditEvent"], attempts=1)
+
+
+def run_ddl(conn: Connection, statement: str, tables: list[str], attempts: int | None = None) -> bool:
+    """Run statement in its own short transaction, after the locks on tables are free; False
+    when they stayed busy through every attempt (the next run tries again)."""
+    attempts = attempts or ATTEMPTS
+    for attempt in range(attempts):
         conn.commit()
-        return True
-    except OperationalError:  # lock_timeout: writers were busy; the next run creates it
+        if not conn.scalar(HELD_LONG, {"tables": [f'"{table}"' for table in tables]}):
+            try:
+                conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                conn.execute(text(statement))
+                conn.commit()
+                return True
+            except OperationalError:  # lock_timeout: a writer or reader was there; let it finish
+                pass
         conn.rollback()
-        return False
+        if attempt + 1 < attempts:
+            time.sleep(0.5 * (attempt + 1))
+    return False

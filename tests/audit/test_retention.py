@@ -3,6 +3,7 @@ with an organization's history, on the partitioned "AuditEvent" of real PostgreS
 
 import re
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -161,3 +162,23 @@ def test_retention_settings_refuse_what_is_not_a_number_of_days(monkeypatch, val
     monkeypatch.setenv("AUDIT_READ_RETENTION_DAYS", value)
     with pytest.raises(ConfigError, match="AUDIT_READ_RETENTION_DAYS must be a number of days"):
         TestingConfig()
+
+
+def test_a_long_reader_is_waited_for_not_queued_behind(app, runner, databases, monkeypatch):
+    """A streamed export holds its lock on the audit log: the prune leaves that month for its next
+    run rather than queue an exclusive lock (and every writer) behind the reader."""
+    from app.audit_log import partitions
+
+    monkeypatch.setattr(partitions, "ATTEMPTS", 2)
+    url = databases["main"]
+    make_month_partitions(app, url, 7)
+    add_events(url, "org-a", "tenant.read", count=100, age="200 days", detail="whole month ")
+    with psycopg.connect(url) as reader:
+        reader.execute('SELECT count(*) FROM "AuditEvent"').fetchone()  # its transaction stays open
+        time.sleep(1.2)
+        held = runner.invoke(args=["audit", "prune"])
+        assert "removed 0" in held.output and "still locked, left for the next run: AuditEvent_reads_" in held.output
+        with psycopg.connect(url, autocommit=True) as writer:
+            writer.execute("""INSERT INTO "AuditEvent" (action, detail) VALUES ('tenant.read', 'not queued')""")
+    done = runner.invoke(args=["audit", "prune"])
+    assert "removed 100" in done.output and "still locked" not in done.output
