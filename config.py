@@ -120,6 +120,9 @@ class Config:
         self.TENANT_RETRY_AFTER = env_float("TENANT_RETRY_AFTER", 30)
         # Longest hold of one organization's writes when a move cuts over (seconds).
         self.TENANT_MOVE_MAX_PAUSE = env_float("TENANT_MOVE_MAX_PAUSE", 2)
+        # tenants provision: the maintenance URL (environment only: it holds a password) and the role's limit.
+        self.TENANT_PROVISION_SERVER_URL = os.environ.get("TENANT_PROVISION_SERVER_URL", "")
+        self.TENANT_PROVISION_CONNECTION_LIMIT = env_int("TENANT_PROVISION_CONNECTION_LIMIT", 20)
         self.TENANT_FALLBACK = os.environ.get("TENANT_FALLBACK", "main").strip().lower()
         if self.TENANT_FALLBACK not in ("main", "error"):
             raise ConfigError(f'TENANT_FALLBACK must be "main" or "error", not {self.TENANT_FALLBACK!r}')

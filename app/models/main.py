@@ -168,7 +168,7 @@ class OperationJob(db.Model):
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     organization_id: Mapped[str] = mapped_column("organizationId", Text, nullable=False)
-    kind: Mapped[str] = mapped_column(Text, nullable=False)  # move | abort
+    kind: Mapped[str] = mapped_column(Text, nullable=False)  # move | abort | provision
     target: Mapped[str | None] = mapped_column(Text)  # stored like "databaseUrl" (sealed); None: shared
     target_label: Mapped[str] = mapped_column("targetLabel", Text, nullable=False)  # masked
     state: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued")  # queued running done failed

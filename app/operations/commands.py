@@ -21,12 +21,14 @@ from app.operations import backups, migrate, status
 from app.operations.databases import current_database, writable
 from app.operations.move_command import move_command
 from app.operations.output import emit, find_org, progress_bar
+from app.operations.provision_command import deprovision_command, provision_command
 from app.operations.transfer import TransferError
 from app.tenancy.service import tenancy
 from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url, rotate, seal, storage_kind
 
-tenants = AppGroup("tenants", help="Operate tenant databases: status, migrate, move, backup, restore.")
-tenants.add_command(move_command)
+tenants = AppGroup("tenants", help="Operate tenant databases: status, migrate, move, provision, backup, restore.")
+for command in (move_command, provision_command, deprovision_command):
+    tenants.add_command(command)
 
 
 @tenants.command("status")

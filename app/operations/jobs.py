@@ -21,7 +21,7 @@ from app.audit_log import retention
 from app.cli_failure import CommandFailed
 from app.extensions import db
 from app.models import OperationJob, Organization
-from app.operations import moves, online
+from app.operations import moves, online, provision
 from app.operations.databases import current_database, writable
 from app.operations.transfer import TransferError
 from app.tenancy.service import tenancy
@@ -60,16 +60,22 @@ def start(org: Organization, kind: str, target_text: str | None, actor_email: st
     url = parse_database_url(target_text, allow_sqlite=False) if target_text else None
     if url is not None:
         state.policy.check(url)
+    label = mask(url) if url else "shared"
+    if kind == "provision":
+        server = current_app.config["TENANT_PROVISION_SERVER_URL"]
+        if not server:
+            raise JobsUnavailable("Provisioning from the console needs TENANT_PROVISION_SERVER_URL.")
+        label = f"a new database on {mask(parse_database_url(server, allow_sqlite=False))}"
     running = latest(org.id)
-    if kind == "move" and running is not None and running.state in ACTIVE:
-        raise TransferError(f"a move of {org.id} is already {running.state}")
+    if kind != "abort" and running is not None and running.state in ACTIVE:
+        raise TransferError(f"a {running.kind} of {org.id} is already {running.state}")
     job = OperationJob(
         id=uuid.uuid4().hex,
         organization_id=org.id,
         kind=kind,
         actor_email=actor_email,
         target=seal(render(url), state.fernet) if url else None,
-        target_label=mask(url) if url else "shared",
+        target_label=label,
     )
     db.session.add(job)
     db.session.commit()
@@ -89,6 +95,8 @@ def run(job_id: str) -> None:
     try:
         if job.kind == "move":
             job.message = _move(state, org, job, target)
+        elif job.kind == "provision":
+            job.message = _provision(state, org, job)
         else:
             source, _ = current_database(state, org)
             other = writable(state, parse_database_url(target, allow_sqlite=False)) if target else None
@@ -105,9 +113,8 @@ def run(job_id: str) -> None:
         db.session.remove()
 
 
-def _move(state, org, job: OperationJob, target: str | None) -> str:
-    plan = moves.plan_move(state, org, target)
-    moves.prepare_target(plan, dry_run=False)
+def _reporter(job: OperationJob):
+    """Keeps the job row up to date with the move's progress (each phase, then every REPORT_EVERY)."""
     last = [0.0]
 
     def report(progress: online.Progress) -> None:
@@ -117,9 +124,26 @@ def _move(state, org, job: OperationJob, target: str | None) -> str:
             db.session.commit()
             last[0] = time.monotonic()
 
-    _, progress = moves.execute(state, plan, purge_shared=False, report=report)
+    return report
+
+
+def _move(state, org, job: OperationJob, target: str | None) -> str:
+    plan = moves.plan_move(state, org, target)
+    moves.prepare_target(plan, dry_run=False)
+    _, progress = moves.execute(state, plan, purge_shared=False, report=_reporter(job))
     job.phase, job.last_pause_ms = "done", progress.last_pause_ms
     return f"moved to {plan.target.label}; writes paused {progress.last_pause_ms} ms at the switch"
+
+
+def _provision(state, org, job: OperationJob) -> str:
+    config = current_app.config
+    plan = provision.plan(
+        state, org, config["TENANT_PROVISION_SERVER_URL"], None, config["TENANT_PROVISION_CONNECTION_LIMIT"]
+    )
+    provision.run(state, plan, report=_reporter(job))
+    job.phase = "done"
+    audit.record("tenants.provision", org_id=org.id, detail=f"job {job.id}: {plan.label}: " + "; ".join(plan.steps))
+    return f"provisioned {plan.label}: " + "; ".join(plan.steps)
 
 
 @click.command("worker")

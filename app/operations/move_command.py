@@ -1,6 +1,7 @@
 """flask --app wsgi tenants move ORG --to URL | --to-shared [--abort]: the online move from the command line."""
 
 import json
+from contextlib import contextmanager
 
 import click
 from flask.cli import with_appcontext
@@ -81,15 +82,19 @@ def move_command(org_id, to_url, to_shared, purge_shared, dry_run, abort, batch,
     print_summary(plan, summary, dry_run)
 
 
-def run(state, plan, purge_shared: bool, batch: int, as_json: bool) -> dict:
+@contextmanager
+def move_progress(title: str, quiet: bool):
+    """A report function for online.Progress: a spinner on a terminal, phase lines otherwise."""
     progress_bar = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True, disable=not err.is_terminal
     )
     with progress_bar as bar:
-        task = bar.add_task(f"moving {plan.org.id}")
-        result, progress = moves.execute(
-            state, plan, purge_shared=purge_shared, batch=batch, report=reporter(bar, task, quiet=as_json)
-        )
+        yield reporter(bar, bar.add_task(title), quiet)
+
+
+def run(state, plan, purge_shared: bool, batch: int, as_json: bool) -> dict:
+    with move_progress(f"moving {plan.org.id}", quiet=as_json) as report:
+        result, progress = moves.execute(state, plan, purge_shared=purge_shared, batch=batch, report=report)
     return {
         "copied": result.tables,
         "restarted": result.restarted,

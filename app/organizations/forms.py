@@ -30,6 +30,10 @@ class MoveForm(FlaskForm):
     start = SubmitField("Start the move")
 
 
+class ProvisionForm(FlaskForm):
+    start = SubmitField("Provision a dedicated database")
+
+
 class AbortMoveForm(FlaskForm):
     target_url = url_field("Target of the move (to remove its half-copied rows)", placeholder="")
     abort = SubmitField("Abort the move")

@@ -1,4 +1,4 @@
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select, text
 
@@ -9,7 +9,7 @@ from app.models import AuditEvent, Donation, Donor, Organization
 from app.operations import jobs
 from app.operations.transfer import TransferError
 from app.organizations import bp
-from app.organizations.forms import AbortMoveForm, ClearForm, DatabaseUrlForm, MoveForm
+from app.organizations.forms import AbortMoveForm, ClearForm, DatabaseUrlForm, MoveForm, ProvisionForm
 from app.organizations.service import (
     ChangeRefused,
     clear_database_url,
@@ -141,6 +141,7 @@ def render_detail(form=None, probe=None, status=200):
         tenancy=state,
         operations={e.action: e for e in latest_events([org.id], OPERATION_ACTIONS, per_action=True)},
         move_form=MoveForm(),
+        provision_form=ProvisionForm() if current_app.config["TENANT_PROVISION_SERVER_URL"] else None,
         abort_form=AbortMoveForm(),
         job=jobs.latest(org.id),
     ), status
@@ -212,6 +213,14 @@ def move():
         flash("Enter the URL of the database to move to, or tick 'Back to the shared database'.", "warning")
         return redirect(url_for("organizations.detail"))
     return queue_job("move", None if form.to_shared.data else target)
+
+
+@bp.post("/organizations/<org_id>/provision")
+def provision():
+    """Queue the provisioning of a dedicated database (TENANT_PROVISION_SERVER_URL) and the move onto it."""
+    require_owner()
+    ProvisionForm().validate()  # CSRF is checked by CSRFProtect; the form has no field to read
+    return queue_job("provision", None)
 
 
 @bp.post("/organizations/<org_id>/move/abort")
