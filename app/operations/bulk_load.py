@@ -5,7 +5,10 @@ the loaded rows is several times faster. When a move starts on a target whose te
 hold no row at all, its secondary indexes and foreign keys are dropped (their definitions
 kept with the source's capture row, so a killed move rebuilds them on its next run or on
 --abort) and built again after the copy, before the catch-up. The primary keys stay: the
-replay's upserts and the copy's parent checks use them.
+replay's upserts use them. With the foreign keys aside, a child row goes in straight even
+when its parent, inserted by a writer behind the copy, is still to be replayed; so the keys
+come back NOT VALID (enforced for every new row) and are validated once the move has
+switched, when every replayed parent is there (validate_keys, re-run safe).
 """
 
 import json
@@ -49,8 +52,15 @@ def set_aside(src: psycopg.Connection, dst: psycopg.Connection, org_id: str) -> 
             dst.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.SQL(name)))
 
 
+def deferred(src: psycopg.Connection, org_id: str) -> bool:
+    """The target's indexes and foreign keys are set aside for this move."""
+    row = src.execute('SELECT "deferredDdl" FROM "TenantCapture" WHERE "organizationId" = %s', (org_id,)).fetchone()
+    src.rollback()
+    return bool(row and row[0])
+
+
 def rebuild(src: psycopg.Connection, dst: psycopg.Connection, org_id: str) -> None:
-    """Build what set_aside() dropped, if anything (also after a kill); then forget it."""
+    """Build what set_aside() dropped, if anything (also after a kill), the keys NOT VALID; then forget it."""
     row = src.execute('SELECT "deferredDdl" FROM "TenantCapture" WHERE "organizationId" = %s', (org_id,)).fetchone()
     src.rollback()
     if not row or not row[0]:
@@ -66,8 +76,22 @@ def rebuild(src: psycopg.Connection, dst: psycopg.Connection, org_id: str) -> No
     for table, name, definition in ddl["foreignKeys"]:
         if not dst.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", (name,)).fetchone():
             dst.execute(
-                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} " + definition).format(sql.SQL(table), sql.Identifier(name))
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} " + definition + " NOT VALID").format(
+                    sql.SQL(table), sql.Identifier(name)
+                )
             )
     dst.execute("RESET maintenance_work_mem")
     with src.transaction():
         src.execute('UPDATE "TenantCapture" SET "deferredDdl" = NULL WHERE "organizationId" = %s', (org_id,))
+
+
+def validate_keys(dst: psycopg.Connection) -> None:
+    """Validate the tenant tables' foreign keys that rebuild() left NOT VALID (a scan that
+    blocks no writer: SHARE UPDATE EXCLUSIVE)."""
+    pending = dst.execute(
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint"
+        " WHERE contype = 'f' AND NOT convalidated AND conrelid = ANY(%s::regclass[])",
+        (QUOTED_TABLES,),
+    ).fetchall()
+    for table, name in pending:
+        dst.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(sql.SQL(table), sql.Identifier(name)))

@@ -8,7 +8,7 @@ from sqlalchemy.engine import URL
 
 from app import audit
 from app.models import Organization
-from app.operations import capture, fences, online
+from app.operations import bulk_load, capture, fences, online
 from app.operations.databases import writable, writable_main
 from app.operations.transfer import (
     DEFAULT_BATCH,
@@ -123,6 +123,9 @@ def execute(
         with plan.source.connect() as conn:
             fences.install(conn, org.id, plan.target.label)
             capture.stop(conn, org.id)
+        with plan.target.connect() as conn:
+            conn.autocommit = True
+            bulk_load.validate_keys(conn)
     if purge_shared and plan.direction == "dedicated":
         with plan.source.connect() as conn:
             conn.autocommit = True

@@ -10,6 +10,7 @@
               replayed, the rows of the last changes verified, the source fenced and
               "databaseUrl" switched; then the writers are released. A backlog that cannot be
               drained within the pause releases them and the catch-up goes on, then tries again.
+  6. validate the foreign keys a bulk load brought back NOT VALID (bulk_load.py).
 Killed at any point, a run of the same command goes on from where the capture stands;
 abort() removes the capture, the half-copied rows and any fence, leaving the source as it was.
 """
@@ -67,6 +68,7 @@ def move(
             if bulk_load.empty(dst):  # load bare tables, build the indexes once after (pg_restore's order)
                 bulk_load.set_aside(src, dst, org_id)
         fences.lift(src, org_id)  # its rows live here until the switch (a killed cutover may have fenced them)
+        straight = bulk_load.deferred(src, org_id)
         _phase(progress, "copy", report)
         for table in TABLES:
             last = dst.execute(f'SELECT max(id) FROM "{table}" WHERE "organizationId" = %s', (org_id,)).fetchone()[0]
@@ -75,7 +77,7 @@ def move(
                 progress.copied += n
                 report(progress)
 
-            result.tables[table] = copy_table(src, dst, table, org_id, last, batch, counted)
+            result.tables[table] = copy_table(src, dst, table, org_id, last, batch, counted, straight)
         _phase(progress, "indexes", report)
         bulk_load.rebuild(src, dst, org_id)
         _phase(progress, "catch-up", report)
@@ -87,6 +89,8 @@ def move(
         capture.stop(src, org_id)
         result.verified = org_counts(src, org_id)  # fenced now: these are the rows that moved
         src.rollback()
+        _phase(progress, "validate", report)
+        bulk_load.validate_keys(dst)
     _phase(progress, "done", report)
     return result, progress
 
@@ -189,6 +193,7 @@ def abort(source: WritableDatabase, target: WritableDatabase | None, org_id: str
                 other.autocommit = True
                 removed = delete_org_rows(other, org_id)
                 bulk_load.rebuild(conn, other, org_id)
+                bulk_load.validate_keys(other)
         capture.stop(conn, org_id)
         lifted = fences.lift(conn, org_id)
     return {"captureRemoved": True, "fenceLifted": lifted, "targetRowsRemoved": removed}

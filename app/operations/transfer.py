@@ -150,10 +150,10 @@ PARENTS = {
 }
 
 
-def _copy_into(dst, table: str) -> sql.Composed:
+def _copy_into(dst, table: str, straight: bool) -> sql.Composed:
     """COPY straight into the table, or into a staging table for a table with parents."""
     target = sql.Identifier(table)
-    if table in PARENTS:
+    if table in PARENTS and not straight:
         target = sql.Identifier(f"copy_{table}")
         dst.execute(
             sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {s} (LIKE {t}) ON COMMIT DELETE ROWS").format(
@@ -163,19 +163,29 @@ def _copy_into(dst, table: str) -> sql.Composed:
     return sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT BINARY)").format(t=target, cols=column_list(table))
 
 
-def _keep_rows_with_parents(dst, table: str) -> None:
+def _keep_rows_with_parents(dst, table: str) -> int:
     cols = column_list(table)
-    dst.execute(
+    return dst.execute(
         sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {s} s WHERE " + PARENTS[table]).format(
             t=sql.Identifier(table), c=cols, s=sql.Identifier(f"copy_{table}")
         )
-    )
+    ).rowcount
 
 
 def copy_table(
-    src, dst, table: str, org_id: str, last: str | None, batch: int, progress: Callable[[str, int], None]
+    src,
+    dst,
+    table: str,
+    org_id: str,
+    last: str | None,
+    batch: int,
+    progress: Callable[[str, int], None],
+    straight: bool = False,
 ) -> int:
-    """Copy the rows after last (the target's last id, None for an empty target), a committed batch at a time."""
+    """Copy the rows after last (the target's last id, None for an empty target), a committed batch at a time.
+
+    straight: the target's foreign keys are set aside (bulk_load.py), so a child row whose
+    parent is still to be replayed may go in at once, without the staging table's check."""
     copied = 0
     cols, name = column_list(table), _table(table)
     while True:
@@ -196,17 +206,13 @@ def copy_table(
                 'COPY (SELECT {cols} FROM {t} WHERE "organizationId" = %s {after} {until} ORDER BY id) TO STDOUT '
                 "(FORMAT BINARY)"
             ).format(cols=cols, t=name, after=after, until=until)
-            with src.cursor().copy(source, bounds) as out, dst.cursor().copy(_copy_into(dst, table)) as into:
+            into_cursor = dst.cursor()
+            with src.cursor().copy(source, bounds) as out, into_cursor.copy(_copy_into(dst, table, straight)) as into:
                 for block in out:
                     into.write(block)
-            if table in PARENTS:
-                _keep_rows_with_parents(dst, table)
-            n = dst.execute(
-                sql.SQL('SELECT count(*) FROM {t} WHERE "organizationId" = %s {after} {until}').format(
-                    t=name, after=after, until=until
-                ),
-                bounds,
-            ).fetchone()[0]
+            n = into_cursor.rowcount
+            if table in PARENTS and not straight:
+                n = _keep_rows_with_parents(dst, table)
         src.rollback()  # end the source's read transaction between batches
         copied += n
         progress(table, n)
