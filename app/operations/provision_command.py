@@ -101,8 +101,9 @@ def deprovision_command(org_id, drop, server_url, database) -> None:
                 raise TransferError(f"{mask(target)} is not on the --server {mask(server)}; nothing was dropped.")
             steps += provision.drop(state, server, org, target)
     except (TransferError, InvalidDatabaseUrl) as exc:
-        audit.record("tenants.deprovision", org_id=org.id, outcome="failed", detail=str(exc))
-        raise CommandFailed(str(exc)) from None
+        reason = "; ".join([*steps, str(exc)])  # a move back that was done stays done: say so
+        audit.record("tenants.deprovision", org_id=org.id, outcome="failed", detail=reason)
+        raise CommandFailed(reason) from None
     if not steps:
         raise CommandFailed(f"{org.id} is in shared mode already; give --drop to remove its database and role.")
     audit.record("tenants.deprovision", org_id=org.id, detail="; ".join(steps))

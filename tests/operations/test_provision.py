@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from app.operations.provision import default_names
 from app.tenancy.urls import resolve
-from tests.helpers import SECRETS, add_admin, csrf_token, login, sql
+from tests.helpers import SECRETS, add_admin, add_org, csrf_token, login, sql
 from tests.operations.conftest import states, stored_url
 from tests.operations.writer import Writer, lost_writes, totals_that_differ
 
@@ -185,3 +185,18 @@ def test_an_owner_provisions_from_the_organization_page(make_app, databases, pro
     assert make_url(tenant_url).database == default_names("org-p5")
     assert states(tenant_url, "org-p5") == states(databases["main"], "org-p5")
     store.flushdb()
+
+
+def test_deprovision_drop_refuses_a_database_another_organization_uses(make_app, databases, pg_server, provisioner):
+    app = make_app(ENABLE_MULTI_DATABASE=True, TENANT_PROVISION_SERVER_URL=provisioner)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo-data", "--donors", "10", "--org", "org-p6"]).exit_code == 0
+    assert runner.invoke(args=["tenants", "provision", "org-p6"]).exit_code == 0
+    tenant_url = resolve(stored_url(databases, "org-p6"), {})
+    SECRETS.add(make_url(tenant_url).password)
+    add_org(app, "org-squatter", database_url=tenant_url)  # saved onto the same database by hand
+    refused = runner.invoke(args=["tenants", "deprovision", "org-p6", "--drop"])
+    assert refused.exit_code == 1 and "is used by org-squatter; nothing was dropped" in refused.output
+    name = default_names("org-p6")
+    assert role_and_database(pg_server, name)[1]  # the database is still there
+    assert stored_url(databases, "org-p6") is None  # the move back itself was done and verified
