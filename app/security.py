@@ -127,4 +127,5 @@ connectivity_test_limit = limiter.shared_limit(
     lambda: current_app.config["TENANT_TEST_RATE_LIMIT"],
     scope="connectivity-test",
     key_func=admin_key,
+    error_message="Too many connectivity tests in a short time (TENANT_TEST_RATE_LIMIT)",
 )

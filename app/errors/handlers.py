@@ -1,17 +1,33 @@
 """Error pages: a clear message, the right status, never a stack trace or driver text."""
 
-from flask import Flask, current_app, g, request
+import math
+import time
+
+from flask import Flask, current_app, g, make_response, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.errors.responses import error_response
-from app.extensions import db, login_manager
+from app.extensions import db, limiter, login_manager
 from app.tenancy.service import TenantUnavailable, failed_mid_request
 
 
 def handle_http(exc: HTTPException):
     return error_response(exc.code or 500, exc.name, exc.description or exc.name)
+
+
+def handle_rate_limited(exc: RateLimitExceeded):
+    """429 with Retry-After: the seconds until the limit's window lets the next attempt through."""
+    limit = limiter.current_limit
+    retry = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+    body, status = error_response(
+        429, "Too Many Requests", f"{exc.description.rstrip('.')}. Try again in {retry} s.", code="rate_limited"
+    )
+    response = make_response(body, status)
+    response.headers["Retry-After"] = str(retry)
+    return response
 
 
 def handle_csrf(exc: CSRFError):
@@ -70,6 +86,7 @@ def handle_unexpected(exc: Exception):
 def init_app(app: Flask) -> None:
     app.extensions["json_prefixes"] = []
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(TenantUnavailable, handle_tenant_unavailable)
     app.register_error_handler(OperationalError, handle_database_down)

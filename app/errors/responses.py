@@ -17,6 +17,9 @@ def answers_in_json(bp: Blueprint) -> None:
 
 
 def wants_json() -> bool:
+    """Under a JSON blueprint, or a page's own script asking for JSON (the test button's fetch)."""
+    if request.accept_mimetypes.best == "application/json":
+        return True
     return any(request.path.startswith(prefix) for prefix in current_app.extensions["json_prefixes"])
 
 

@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 
 from app.api.openapi import OPENAPI
-from tests.helpers import add_admin, add_org, login, sql, with_login
+from tests.helpers import add_admin, add_org, csrf_token, login, sql, with_login
 from tests.pgserver import free_port
 
 CANARY = "Api-Canary-Pw-4242"
@@ -233,3 +233,26 @@ def test_openapi_document_is_served_and_valid(api):
     assert document["openapi"].startswith("3.") and "/api/organizations/{org_id}/database" in document["paths"]
     for schema in document["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
+
+
+def test_a_rate_limited_test_from_the_page_gets_json_with_retry_after(make_app):
+    """The page's script asks for JSON: the 11th test in a minute is a 429 it can read, not an HTML page."""
+    app = make_app(TENANT_TEST_RATE_LIMIT="1/minute")
+    add_admin(app, "owner@example.org", "owner")
+    add_org(app, "org-a")
+    client = app.test_client()
+    login(client, "owner@example.org")
+    token = csrf_token(client.get("/organizations/org-a").get_data(as_text=True))
+    answers = [
+        client.post(
+            "/organizations/org-a/database/test", data={"csrf_token": token}, headers={"Accept": "application/json"}
+        )
+        for _ in range(2)
+    ]
+    assert answers[0].status_code == 200 and answers[1].status_code == 429
+    retry = int(answers[1].headers["Retry-After"])
+    assert 1 <= retry <= 61  # the window of "1/minute", rounded up
+    error = answers[1].get_json()["error"]
+    assert error["code"] == "rate_limited" and f"Try again in {retry} s." in error["message"]
+    page = client.post("/organizations/org-a/database/test", data={"csrf_token": token})
+    assert page.status_code == 429 and "Try again in" in page.get_data(as_text=True) and page.headers["Retry-After"]
