@@ -17,12 +17,16 @@ ERROR = {
 ORGANIZATION = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["organizationId", "organizationName", "databaseUrl", "hasDedicatedDatabase"],
+    "required": ["organizationId", "organizationName", "databaseUrl", "hasDedicatedDatabase", "active"],
     "properties": {
         "organizationId": {"type": "string"},
         "organizationName": {"type": "string"},
         "databaseUrl": {"type": ["string", "null"], "description": "Masked: never the password."},
         "hasDedicatedDatabase": {"type": "boolean"},
+        "active": {
+            "type": "boolean",
+            "description": "The dedicated database really serves it (ENABLE_MULTI_DATABASE on).",
+        },
     },
 }
 TEST_RESULT = {

@@ -46,6 +46,8 @@ def organization_json(org: Organization) -> dict:
         if target.masked and not target.masked.startswith("sqlite")
         else (target.masked or None),
         "hasDedicatedDatabase": org.database_url is not None,
+        # The dedicated database really serves it (ENABLE_MULTI_DATABASE on); the guide's fields stay as they are.
+        "active": tenancy().uses_dedicated(org),
     }
 
 

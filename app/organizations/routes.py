@@ -180,12 +180,14 @@ def save():
         probe = save_database_url(g.org, form.database_url.data, force=form.force.data)
     except ChangeRefused as refused:
         return render_detail(probe=refused.probe, status=422)
-    flash(
-        f"Saved. {g.org.name} now uses {tenancy().describe(g.org).masked}."
-        if probe.ok
-        else f"Saved although the test failed ({probe.code}).",
-        "success" if probe.ok else "warning",
-    )
+    target = tenancy().describe(g.org).masked
+    if not tenancy().uses_dedicated(g.org):  # saved, but not serving: say so rather than "now uses"
+        message = f"Saved {target}. ENABLE_MULTI_DATABASE is off, so the main database still serves {g.org.name}."
+    elif probe.ok:
+        message = f"Saved. {g.org.name} now uses {target}."
+    else:
+        message = f"Saved although the test failed ({probe.code})."
+    flash(message, "success" if probe.ok else "warning")
     return redirect(url_for("organizations.detail"))
 
 

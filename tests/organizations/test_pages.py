@@ -202,3 +202,28 @@ def test_connectivity_tests_are_rate_limited_per_admin(make_app, databases):
         ).status_code
         == 429
     )
+
+
+def test_with_multi_database_off_the_console_says_so_and_the_api_reports_active(make_app, databases):
+    from tests.api.test_api import create_token
+
+    for enabled in (False, True):
+        app = make_app(ENABLE_MULTI_DATABASE=enabled)
+        add_org(app, "org-a", "Alpha Aid")
+        add_admin(app, "owner@example.org", "owner")
+        client = app.test_client()
+        login(client, "owner@example.org")
+        page = client.get("/organizations").get_data(as_text=True)
+        assert ('data-testid="multi-database-off"' in page) is not enabled
+        saved = post_form(
+            client, "/organizations/org-a", "/organizations/org-a/database", database_url=databases["tenant_a"]
+        )
+        flashed = client.get(saved.headers["Location"]).get_data(as_text=True)
+        if enabled:
+            assert "Alpha Aid now uses" in flashed
+        else:
+            assert "now uses" not in flashed and "the main database still serves Alpha Aid" in flashed
+        headers = {"Authorization": f"Bearer {create_token(app, 'owner@example.org')}"}
+        data = client.get("/api/organizations/org-a/database", headers=headers).get_json()["data"]
+        assert data["hasDedicatedDatabase"] is True and data["active"] is enabled
+        sql(databases["main"], 'TRUNCATE "Organization", "AdminUser", "ApiToken" CASCADE')
