@@ -20,6 +20,7 @@ from app.organizations.service import (
 from app.security import connectivity_test_limit, require_owner
 from app.tenancy.counts import count_or_estimate
 from app.tenancy.hooks import serves_organizations
+from app.tenancy.schema import check_schema
 from app.tenancy.scoping import scoped_select
 from app.tenancy.service import TenantUnavailable, tenancy
 from app.tenancy.targets import DnsFailure
@@ -102,6 +103,7 @@ def index():
         has_next=len(rows) > PAGE_SIZE,
         targets={org.id: state.describe(org) for org in organizations},
         checks=latest_checks([org.id for org in organizations]),
+        main_schema=check_schema(db.session.connection()),  # what serves the shared organizations
         tenancy=state,
     )
 

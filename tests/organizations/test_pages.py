@@ -40,6 +40,8 @@ def test_list_shows_mode_target_storage_check_and_schema(app, owner_client, data
     row_a = re.search(r'<tr data-org-id="org-a">.*?</tr>', page, re.S).group(0)
     assert "dedicated (inactive)" in row_a and "postgres@127.0.0.1:5432/" in row_a and "plain" in row_a
     assert ">ok<" in row_a and "at head" in row_a
+    row_b = re.search(r'<tr data-org-id="org-b">.*?</tr>', page, re.S).group(0)
+    assert "at head (main database)" in row_b  # a shared organization: the main database's status
     row_e = re.search(r'<tr data-org-id="org-e">.*?</tr>', page, re.S).group(0)
     assert "NOT_SET_ANYWHERE is not set" in row_e and "env" in row_e
     assert CANARY not in page
