@@ -4,6 +4,8 @@ from flask import Flask
 
 from config import Config, config_class_from_env
 
+__version__ = "2026.11.28"  # calendar versioning: the day of the release; /system shows it
+
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")

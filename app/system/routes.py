@@ -3,11 +3,13 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import __version__
 from app.extensions import db
 from app.security import require_owner
 from app.system import bp
-from app.tenancy.schema import read_revision, status_for
+from app.tenancy.schema import check_schema, read_revision, status_for
 from app.tenancy.service import tenancy
+from app.tenancy.urls import mask
 
 SHOWN_SETTINGS = (
     "ENABLE_MULTI_DATABASE",
@@ -23,6 +25,15 @@ SHOWN_SETTINGS = (
     "TENANT_STATEMENT_TIMEOUT",
     "ALLOW_SQLITE_TENANTS",
 )
+
+
+def shown(value) -> str:
+    """A setting as an operator reads it: on/off, none, not Python's True, False and []."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value in ("", [], None):
+        return "none"
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 @bp.get("/healthz")
@@ -65,12 +76,18 @@ def system():
         }
         for entry in registry.entries(current_user.organization_scope or None)
     ]
-    settings = {name: current_app.config[name] for name in SHOWN_SETTINGS}
+    settings = {name: shown(current_app.config[name]) for name in SHOWN_SETTINGS}
     settings["TENANT_URL_ENCRYPTION_KEY"] = "set" if state.fernet else "not set"
+    main = {
+        "target": mask(state.main_url),
+        "schema": check_schema(db.session.connection()),
+        "version": __version__,
+    }
     return render_template(
         "system/system.html",
         engines=engines,
         settings=settings,
+        main=main,
         # Process-wide figures speak of every organization: for unscoped owners only.
         counters=None if current_user.organization_scope else registry.counters,
         bound=registry.connection_bound,

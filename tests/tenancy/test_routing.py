@@ -248,3 +248,8 @@ def test_system_page_shows_engines_settings_and_counters(world):
     assert re.search(r"<dt[^>]*>hits</dt><dd[^>]*>1</dd>", page)
     assert re.search(r"<dt[^>]*>misses</dt><dd[^>]*>1</dd>", page)
     assert "postgres@127.0.0.1:5432/" in page
+    main = re.search(r'data-testid="main-database">.*?</dl>', page, re.S).group(0)
+    assert "postgres@127.0.0.1:5432/tdc_main_" in main and ">at head<" in main and "version 20" in main
+    settings = re.search(r'data-testid="settings">.*?</table>', page, re.S).group(0)
+    assert "<code>on</code>" in settings and "<code>none</code>" in settings  # ENABLE_MULTI_DATABASE, allowed hosts
+    assert not re.search(r"<code>(True|False|\[\])</code>", settings)
