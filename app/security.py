@@ -16,7 +16,15 @@ from app.extensions import db, limiter, login_manager
 from app.models import AdminOrganization, AdminUser
 from app.models.main import AdminIdentity
 
-PUBLIC_ENDPOINTS = {"auth.login", "system.healthz", "system.readyz", "static", "bootstrap.static", "api.openapi"}
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "system.healthz",
+    "system.readyz",
+    "system.favicon",
+    "static",
+    "bootstrap.static",
+    "api.openapi",
+}
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-from flask import current_app, render_template
+from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +34,12 @@ def shown(value) -> str:
     if value in ("", [], None):
         return "none"
     return ", ".join(value) if isinstance(value, list) else str(value)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links: no 404 on every page."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/healthz")

@@ -65,9 +65,17 @@ def test_each_organization_sees_only_its_own_rows_on_every_route(world, org, exp
 
 def test_pages_say_which_database_served_them(world, databases):
     app, client, _ = world()
-    page = client.get("/organizations/org-a/donors").get_data(as_text=True)
-    assert "dedicated database" in page and databases["tenant_a"].rsplit("/", 1)[1] in page
-    assert "Served by:\n  shared database" in client.get("/organizations/org-b/donors").get_data(as_text=True)
+
+    def badge(path):
+        page = client.get(path).get_data(as_text=True)
+        return re.search(
+            r'class="badge [^"]*(text-bg-\w+)" data-testid="served-by">(.*?)\n</span>', page, re.S
+        ).groups()
+
+    colour, text = badge("/organizations/org-a/donors")
+    assert colour == "text-bg-primary" and databases["tenant_a"].rsplit("/", 1)[1] in text
+    colour, text = badge("/organizations/org-b/donors")
+    assert colour == "text-bg-secondary" and "served by the shared database" in text
 
 
 def test_the_session_scopes_every_query_itself(world):

@@ -1,0 +1,58 @@
+"""The pages an operator lives in, at desktop (1280 px) and phone (390 px) width, in real
+Chromium: nothing wider than the window, the navigation usable, the active section marked."""
+
+import pytest
+
+from tests.e2e.test_organizations import sign_in
+from tests.helpers import add_admin, add_campaign_with_gift, add_donors, add_org
+
+WIDTHS = (1280, 390)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(ENABLE_MULTI_DATABASE=True)
+
+
+def horizontal_overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_the_window_and_the_navigation_works(app, live_server, browser, databases, width):
+    add_admin(app, "owner@example.org", "owner")
+    add_org(app, "org-a-long-identifier-0001", "Alpha Aid for Very Long Organization Names", databases["tenant_a"])
+    (donor,) = add_donors(databases["tenant_a"], "org-a-long-identifier-0001", ["Montgomery-Wolstenholme"])
+    add_campaign_with_gift(databases["tenant_a"], "org-a-long-identifier-0001", donor, "camp-1")
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, live_server, "owner@example.org")
+        org = "/organizations/org-a-long-identifier-0001"
+        for name, path in (
+            ("organizations", "/organizations"),
+            ("organization", org),
+            ("donors", f"{org}/donors"),
+            ("donor", f"{org}/donors/{donor}"),
+        ):
+            page.goto(live_server + path)
+            assert horizontal_overflow(page) <= 0, f"{path} is wider than {width} px"
+            page.screenshot(path=f"tests/artifacts/layout-{name}-{width}.png", full_page=True)
+            active = page.locator(".navbar .nav-link.active")
+            assert active.count() == 1 and active.inner_text() == "Organizations"
+        toggler = page.locator("[data-testid=nav-toggler]")
+        if width < 992:
+            assert toggler.is_visible() and not page.locator("text=Sign out").is_visible()
+            toggler.click()
+            page.locator("#main-nav.show").wait_for()
+        else:
+            assert not toggler.is_visible()
+        for label in ("Fleet", "Audit", "System"):
+            assert page.locator(f".navbar .nav-link:text-is('{label}')").is_visible()
+        assert page.locator("button:text-is('Sign out')").is_visible()
+        page.locator(".navbar .nav-link:text-is('Audit')").click()
+        assert page.locator(".navbar .nav-link.active").inner_text() == "Audit"
+        assert page.request.get(live_server + "/favicon.ico").ok
+    finally:
+        context.close()
