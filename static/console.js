@@ -37,6 +37,18 @@
         alert.append(small);
       }
       box.replaceChildren(alert);
+      // A test of the saved target (blank field) is its new "Last test"; a typed URL's is not.
+      const lastTest = document.getElementById("last-test");
+      if (lastTest && !form.querySelector("[name=database_url]").value.trim()) {
+        const badge = document.createElement("span");
+        badge.className = "badge " + (data.ok ? "text-bg-success" : "text-bg-danger");
+        badge.dataset.testid = "check-code";
+        badge.textContent = data.code;
+        const when = document.createElement("span");
+        when.className = "text-muted small ms-1";
+        when.textContent = "just now";
+        lastTest.replaceChildren(badge, when);
+      }
     } catch (error) {
       box.textContent = "The test could not be run: " + error;
     } finally {

@@ -70,7 +70,10 @@ def test_connection(org: Organization, text: str | None) -> ProbeResult:
         outcome = result(exc.code, str(exc))
     else:
         outcome = tenancy().probe(url)
-    audit.record("database.test", org_id=org.id, outcome=outcome.code, detail=_detail(outcome))
+    # A URL only typed and tested is not the organization's target: its result is the test
+    # alert's, and the pages' "Last test" (database.test, .save, .clear) never shows it.
+    action = "database.test-typed" if text and text.strip() else "database.test"
+    audit.record(action, org_id=org.id, outcome=outcome.code, detail=_detail(outcome))
     return outcome
 
 
@@ -94,7 +97,7 @@ def save_database_url(org: Organization, text: str, *, force: bool = False) -> P
         )
     if not outcome.ok and not forced:
         audit.record(
-            "database.save", org_id=org.id, outcome=outcome.code, detail=f"refused: {old} -> {_target(outcome)}"
+            "database.save-refused", org_id=org.id, outcome=outcome.code, detail=f"{old} -> {_target(outcome)}"
         )
         raise ChangeRefused(outcome)
     org.database_url = seal(render(url), tenancy().fernet)

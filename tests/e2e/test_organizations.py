@@ -92,3 +92,25 @@ def test_viewer_sees_no_edit_controls(app, live_server, page, shot, databases):
     page.click("[data-testid=test-stored-button]")
     assert page.locator("[data-testid=probe-code]").inner_text() == "ok"
     shot("database-panel-viewer")
+
+
+def test_last_test_is_the_saved_targets_and_follows_each_test(app, live_server, page, databases):
+    add_admin(app, "owner@example.org", "owner")
+    add_org(app, "org-a", "Alpha Aid", database_url=databases["tenant_a"])
+    sign_in(page, live_server, "owner@example.org")
+    page.goto(f"{live_server}/organizations/org-a")
+    last = page.locator("[data-testid=last-test]")
+    assert "never tested" in last.inner_text()
+    page.fill("#database_url", "postgresql://u:p@127.0.0.1:1/nothing")  # only typed: its result is the alert's
+    page.click("[data-testid=test-button]")
+    page.locator("[data-testid=probe-code]").wait_for()
+    assert page.locator("[data-testid=probe-code]").inner_text() == "refused"
+    assert "never tested" in last.inner_text()
+    page.fill("#database_url", "")  # the saved target: the panel's Last test follows at once
+    page.click("[data-testid=test-button]")
+    last.locator("[data-testid=check-code]").wait_for()
+    assert last.locator("[data-testid=check-code]").inner_text() == "ok"
+    page.reload()
+    assert last.locator("[data-testid=check-code]").inner_text() == "ok"  # and it is what the server recorded
+    listing = page.goto(f"{live_server}/organizations")
+    assert listing.ok and page.locator("tr[data-org-id=org-a] [data-testid=check-code]").inner_text() == "ok"
