@@ -24,7 +24,7 @@ from app.tenancy.schema import check_schema
 from app.tenancy.scoping import scoped_select
 from app.tenancy.service import TenantUnavailable, tenancy
 from app.tenancy.targets import DnsFailure
-from app.tenancy.urls import InvalidDatabaseUrl
+from app.tenancy.urls import InvalidDatabaseUrl, without_password
 
 serves_organizations(bp)
 
@@ -108,7 +108,8 @@ def index():
     )
 
 
-def render_detail(form=None, probe=None, status=200):
+def render_detail(form=None, probe=None, status=200, typed: str = ""):
+    """typed: what the owner typed in the URL field, given back without its password."""
     org = g.org
     state = tenancy()
     counts, problem = {}, None
@@ -137,6 +138,7 @@ def render_detail(form=None, probe=None, status=200):
         problem=problem,
         events=events,
         form=form or DatabaseUrlForm(),
+        typed_url=without_password(typed) if typed else ("", False),
         probe=probe,
         clear_form=ClearForm(),
         check=latest_checks([org.id]).get(org.id),
@@ -166,8 +168,7 @@ def test():
     probe = test_connection(g.org, text)
     if request.accept_mimetypes.best == "application/json":
         return {"success": True, "data": probe.as_json() | {"hint": probe.hint, "target": probe.target}}
-    # The typed URL is not echoed back: it may hold a password.
-    return render_detail(probe=probe, status=200 if probe.ok else 422)
+    return render_detail(probe=probe, status=200 if probe.ok else 422, typed=text)
 
 
 @bp.post("/organizations/<org_id>/database")
@@ -180,8 +181,8 @@ def save():
         return redirect(url_for("organizations.detail"))
     try:
         probe = save_database_url(g.org, form.database_url.data, force=form.force.data)
-    except ChangeRefused as refused:
-        return render_detail(probe=refused.probe, status=422)
+    except ChangeRefused as refused:  # the field keeps what was typed, so "Save even though" needs no retyping
+        return render_detail(probe=refused.probe, status=422, typed=form.database_url.data)
     target = tenancy().describe(g.org).masked
     if not tenancy().uses_dedicated(g.org):  # saved, but not serving: say so rather than "now uses"
         message = f"Saved {target}. ENABLE_MULTI_DATABASE is off, so the main database still serves {g.org.name}."

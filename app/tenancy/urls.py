@@ -8,7 +8,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import URL, make_url
@@ -145,6 +145,21 @@ def mask(url: URL | str | None) -> str:
     port = f":{url.port}" if url.port else ""
     host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
     return f"{user}{host}{port}/{url.database or ''}"
+
+
+def without_password(text: str) -> tuple[str, bool]:
+    """A typed URL to give back in a form field: its password taken out (from the login or a
+    password= parameter), and whether there was one."""
+    parts = urlsplit(text.strip())
+    login, at, host = parts.netloc.rpartition("@")
+    user, colon, _ = login.partition(":")
+    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key.lower() != "password"]
+    removed = bool(colon) or len(query) < len(parse_qsl(parts.query, keep_blank_values=True))
+    netloc = f"{user}@{host}" if at else host
+    given = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe=":/"), ""))
+    if "password" in given.lower():  # not a URL we can read (a key=value string, say): give nothing back
+        return "", True
+    return given, removed
 
 
 def behind_pooler(url: URL) -> bool:

@@ -229,3 +229,21 @@ def test_with_multi_database_off_the_console_says_so_and_the_api_reports_active(
         data = client.get("/api/organizations/org-a/database", headers=headers).get_json()["data"]
         assert data["hasDedicatedDatabase"] is True and data["active"] is enabled
         sql(databases["main"], 'TRUNCATE "Organization", "AdminUser", "ApiToken" CASCADE')
+
+
+def test_a_refused_save_keeps_what_was_typed_without_its_password(app, owner_client):
+    add_org(app, "org-a", "Alpha Aid")
+    port = free_port()
+    typed = f"postgresql://bob:{CANARY}@127.0.0.1:{port}/org1?sslmode=prefer"
+    refused = post_form(owner_client, "/organizations/org-a", "/organizations/org-a/database", database_url=typed)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and CANARY not in page
+    assert f'value="postgresql://bob@127.0.0.1:{port}/org1?sslmode=prefer"' in page
+    assert 'data-testid="password-removed"' in page
+    clean = post_form(
+        owner_client,
+        "/organizations/org-a",
+        "/organizations/org-a/database/test",
+        database_url=f"postgres://127.0.0.1:{port}/x",
+    ).get_data(as_text=True)
+    assert f'value="postgres://127.0.0.1:{port}/x"' in clean and 'data-testid="password-removed"' not in clean
