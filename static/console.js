@@ -39,7 +39,8 @@
       box.replaceChildren(alert);
       // A test of the saved target (blank field) is its new "Last test"; a typed URL's is not.
       const lastTest = document.getElementById("last-test");
-      if (lastTest && !form.querySelector("[name=database_url]").value.trim()) {
+      const typed = ["database_url", "host"].some((name) => form.querySelector(`[name=${name}]`).value.trim());
+      if (lastTest && !typed) {
         const badge = document.createElement("span");
         badge.className = "badge " + (data.ok ? "text-bg-success" : "text-bg-danger");
         badge.dataset.testid = "check-code";

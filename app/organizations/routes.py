@@ -138,7 +138,7 @@ def render_detail(form=None, probe=None, status=200, typed: str = ""):
         problem=problem,
         events=events,
         form=form or DatabaseUrlForm(),
-        typed_url=without_password(typed) if typed else ("", False),
+        typed_url=without_password(typed) if typed else ("", bool(form and form.password.data)),
         probe=probe,
         clear_form=ClearForm(),
         check=latest_checks([org.id]).get(org.id),
@@ -160,15 +160,15 @@ def detail():
 @connectivity_test_limit
 def test():
     form = DatabaseUrlForm()
-    text = (form.database_url.data or "").strip()
+    text = form.typed_url()
     if text:
         require_owner()  # viewers may test the stored URL only
     if not form.validate():
-        abort(400, description="The URL is longer than 2048 characters.")
+        abort(400, description=f"Check what was typed: {form.problems()}.")
     probe = test_connection(g.org, text)
     if request.accept_mimetypes.best == "application/json":
         return {"success": True, "data": probe.as_json() | {"hint": probe.hint, "target": probe.target}}
-    return render_detail(probe=probe, status=200 if probe.ok else 422, typed=text)
+    return render_detail(form, probe=probe, status=200 if probe.ok else 422, typed=form.database_url.data)
 
 
 @bp.post("/organizations/<org_id>/database")
@@ -176,13 +176,15 @@ def test():
 def save():
     require_owner()
     form = DatabaseUrlForm()
-    if not form.validate() or not (form.database_url.data or "").strip():
-        flash("Enter a database URL to save, or use Clear to return to shared mode.", "warning")
+    if not form.validate() or not form.typed_url():
+        flash(
+            "Enter a database URL (or its host and database) to save, or use Clear to return to shared mode.", "warning"
+        )
         return redirect(url_for("organizations.detail"))
     try:
-        probe = save_database_url(g.org, form.database_url.data, force=form.force.data)
+        probe = save_database_url(g.org, form.typed_url(), force=form.force.data)
     except ChangeRefused as refused:  # the field keeps what was typed, so "Save even though" needs no retyping
-        return render_detail(probe=refused.probe, status=422, typed=form.database_url.data)
+        return render_detail(form, probe=refused.probe, status=422, typed=form.database_url.data)
     target = tenancy().describe(g.org).masked
     if not tenancy().uses_dedicated(g.org):  # saved, but not serving: say so rather than "now uses"
         message = f"Saved {target}. ENABLE_MULTI_DATABASE is off, so the main database still serves {g.org.name}."

@@ -247,3 +247,49 @@ def test_a_refused_save_keeps_what_was_typed_without_its_password(app, owner_cli
         database_url=f"postgres://127.0.0.1:{port}/x",
     ).get_data(as_text=True)
     assert f'value="postgres://127.0.0.1:{port}/x"' in clean and 'data-testid="password-removed"' not in clean
+
+
+def test_the_url_can_be_entered_in_parts_with_a_hidden_password(app, owner_client, databases):
+    from sqlalchemy.engine import make_url
+
+    add_org(app, "org-a", "Alpha Aid")
+    tenant = make_url(databases["tenant_a"])
+    parts = {"host": tenant.host, "port": str(tenant.port), "dbname": tenant.database, "user": tenant.username}
+    page = owner_client.get("/organizations/org-a").get_data(as_text=True)
+    assert 'name="password" type="password"' in page and 'data-testid="url-parts"' in page
+    tested = post_form(owner_client, "/organizations/org-a", "/organizations/org-a/database/test", **parts)
+    assert tested.status_code == 200 and ">ok<" in tested.get_data(as_text=True)
+    password = "p@ss:w/rd " + CANARY
+    saved = post_form(
+        owner_client,
+        "/organizations/org-a",
+        "/organizations/org-a/database",
+        password=password,
+        sslmode="prefer",
+        **parts,
+    )
+    assert saved.status_code == 302
+    stored = make_url(stored_url(databases, "org-a"))
+    assert (stored.host, stored.port, stored.database, stored.username) == (
+        tenant.host,
+        tenant.port,
+        tenant.database,
+        tenant.username,
+    )
+    assert stored.password == password and stored.query["sslmode"] == "prefer"
+    refused = post_form(
+        owner_client,
+        "/organizations/org-a",
+        "/organizations/org-a/database",
+        host="127.0.0.1",
+        port=str(free_port()),
+        dbname="x",
+        password=CANARY,
+    )
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and CANARY not in page and 'value="127.0.0.1"' in page
+    assert 'data-testid="password-removed"' in page
+    bad_port = post_form(
+        owner_client, "/organizations/org-a", "/organizations/org-a/database/test", host="h", port="99999"
+    )
+    assert bad_port.status_code == 400 and "Port" in bad_port.get_data(as_text=True)
