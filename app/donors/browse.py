@@ -133,6 +133,7 @@ class DonorPage:
     next_cursor: str | None
     prev_cursor: str | None
     campaigns: list  # (id, name) for the campaign filter
+    currency: str | None = None  # of the organization's latest gift: what its totals are counted in
 
 
 def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> DonorPage:
@@ -148,10 +149,10 @@ def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> Don
         keyset = "gt" if forward else "lt"
         params = {**params, **{f"key{n}": value for n, value in enumerate(key)}}
     # The page, the filter's campaigns and the planner's estimate of the total, in one round trip.
-    queries = [(_page(base, sort, keyset, direction == "prev"), params), (CAMPAIGN_CHOICES, {})]
+    queries = [(_page(base, sort, keyset, direction == "prev"), params), (CAMPAIGN_CHOICES, {}), (LATEST_CURRENCY, {})]
     if session.get_bind().dialect.name == "postgresql":
         queries.append((explain(base), params))
-    rows, campaigns, *plan = session.rows_pipelined(*queries)
+    rows, campaigns, currency, *plan = session.rows_pipelined(*queries)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     if direction == "prev":
@@ -167,7 +168,10 @@ def donor_page(session: TenantSession, filters: dict, cursor: str | None) -> Don
         next_cursor=encode_cursor("donors", sort, "next", keys[1]) if rows and has_next else None,
         prev_cursor=encode_cursor("donors", sort, "prev", keys[0]) if rows and has_prev else None,
         campaigns=[tuple(row) for row in campaigns],
+        currency=currency[0][0] if currency else None,
     )
 
 
 CAMPAIGN_CHOICES = scoped(Campaign, Campaign.id, Campaign.name).order_by(Campaign.name)
+# One index probe (ix_Donation_org_date): the donor list's amounts say their currency.
+LATEST_CURRENCY = scoped(Donation, Donation.currency).order_by(Donation.date.desc()).limit(1)

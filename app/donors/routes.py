@@ -41,7 +41,8 @@ def export():
     filters = DonorListForm.from_query_or_400().filters()
     if g.tenant_route.problem is not None:  # a file must never hold the shared database's rows instead
         raise g.tenant_route.problem
-    audit.record("donors.export", org_id=g.org.id, detail=f"{g.tenant_route.target}; filters {filters or 'none'}")
+    shown = ", ".join(f"{name}={value}" for name, value in filters.items()) or "none"
+    audit.record("donors.export", org_id=g.org.id, detail=f"{g.tenant_route.target}; filters: {shown}")
     session = g.tenant_session
 
     def lines():

@@ -291,7 +291,17 @@ def test_csv_export_streams_filters_escapes_and_is_audited(owner, databases):
         databases["main"],
         """SELECT action, "organizationId", detail FROM "AuditEvent" WHERE action = 'donors.export'""",
     )
-    assert len(audit) == 2 and audit[0][1] == "org-x" and "since" in audit[1][2]
+    assert len(audit) == 2 and audit[0][1] == "org-x" and "filters: since=2026-01-01" in audit[1][2]
+    assert not any("{" in row[2] or "'" in row[2] for row in audit)  # words, not a Python dict
+
+
+def test_amounts_say_their_currency_and_page_views_are_ok_reads(owner, databases):
+    insert(databases["main"], "org-x", [("a", "Ann", "Able", "a@x.org")], gifts=[("g1", "a", 10, "2026-01-05")])
+    listing = owner.get("/organizations/org-x/donors").get_data(as_text=True)
+    assert "Lifetime total (USD)</th>" in listing
+    assert "Total (USD)</th>" in owner.get("/organizations/org-x/donors/a").get_data(as_text=True)
+    outcomes = sql(databases["main"], """SELECT DISTINCT outcome FROM "AuditEvent" WHERE action = 'tenant.read'""")
+    assert outcomes == [("ok",)]  # where it was read from is in the detail, not the outcome
 
 
 def test_donor_pages_are_get_only(owner):
