@@ -130,6 +130,8 @@ def test_audit_log_filters_exports_and_is_owners_only(app, owner_client, databas
     rows = re.findall(r'<tr data-event-id="\d+">(.*?)</tr>', page, re.S)
     assert len(rows) == 1 and "org-a" in rows[0] and "owner@example.org" in rows[0] and "shared" in rows[0]
     assert "/organizations/org-a/donors" in rows[0]
+    choice = re.search(r'data-testid="organization-choice">(.*?)</select>', page, re.S).group(1)
+    assert '<option value="org-a" selected>Alpha (org-a)</option>' in choice and "Beta (org-b)" in choice
     today = time.strftime("%Y-%m-%d")
     csv_text = owner_client.get(f"/audit.csv?admin=owner@example.org&since={today}&until={today}").get_data(
         as_text=True
