@@ -53,6 +53,8 @@ def upgrade():
             batch_op.create_index("ix_AuditEvent_org_action_id", ["organizationId", "action", "id"])
             batch_op.create_index("ix_AuditEvent_action_id", ["action", "id"])
         return
+    if _kind(bind) == "p":  # converted by a run killed before Alembic recorded it
+        return
     sequence = _sequence(bind)
     statements = [
         f'CREATE TABLE "AuditEvent_next" ({TABLE_BODY.format(sequence=sequence)},'
@@ -82,6 +84,8 @@ def downgrade():
             batch_op.drop_index("ix_AuditEvent_org_id")
             batch_op.create_index("ix_AuditEvent_organizationId", ["organizationId"])
         return
+    if _kind(bind) == "r":  # converted back by a run killed before Alembic recorded it
+        return
     sequence = _sequence(bind)
     statements = [
         f'CREATE TABLE "AuditEvent_plain" ({TABLE_BODY.format(sequence=sequence)},'
@@ -90,6 +94,10 @@ def downgrade():
     ]
     renames = {"pk_AuditEvent_plain": "pk_AuditEvent", "ix_AuditEvent_plain_org": "ix_AuditEvent_organizationId"}
     _convert(bind, statements, "AuditEvent_plain", renames, sequence)
+
+
+def _kind(bind) -> str:
+    return bind.execute(sa.text("""SELECT relkind FROM pg_class WHERE oid = '"AuditEvent"'::regclass""")).scalar()
 
 
 def _sequence(bind) -> str:
@@ -127,6 +135,9 @@ def _convert(bind, statements: list[str], new_table: str, renames: dict[str, str
     work runs on the driver's connection in autocommit, with explicit transaction blocks."""
     with op.get_context().autocommit_block():
         conn = bind.connection.driver_connection
+        # audit prune (app/audit_log/retention.py) takes the same lock: it never deletes from a
+        # table being copied (the rows would come back with the copy).
+        conn.execute("SELECT pg_advisory_lock(7341, 2)")
         conn.execute(f'DROP TABLE IF EXISTS "{new_table}" CASCADE')  # left by an interrupted run
         for statement in statements:
             conn.execute(statement)
@@ -140,6 +151,7 @@ def _convert(bind, statements: list[str], new_table: str, renames: dict[str, str
             if _last_value(conn, sequence) - copied < BATCH:
                 break
         _swap(conn, new_table, renames, sequence, copied)
+        conn.execute("SELECT pg_advisory_unlock(7341, 2)")
         conn.execute('ANALYZE "AuditEvent"')
 
 
@@ -148,16 +160,19 @@ def _last_value(conn, sequence: str) -> int:
 
 
 def _settled_ceiling(conn, sequence: str) -> int:
-    """The sequence's value once every transaction that was running when it was read has
-    ended: no row with an id up to it can still appear (none is committed late)."""
-    ceiling = _last_value(conn, sequence)
-    horizon = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())").fetchone()[0]
-    deadline = time.monotonic() + 600
-    while conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot()) < %s", (horizon,)).fetchone()[0]:
-        if time.monotonic() > deadline:
-            raise RuntimeError("a transaction has been open for 10 minutes; end it and run the upgrade again")
-        time.sleep(0.05)
-    return ceiling
+    """The sequence's value behind a barrier: a SHARE lock on "AuditEvent" is granted once every
+    transaction that has inserted into it has ended (an INSERT holds ROW EXCLUSIVE from before
+    it draws its id until it commits), and the INSERTs that come after draw larger ids. So no
+    row with an id up to the value can still appear. Writers wait only while it is taken."""
+    for attempt in range(60):
+        try:
+            with conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = '2s'")
+                conn.execute('LOCK TABLE "AuditEvent" IN SHARE MODE')
+                return _last_value(conn, sequence)
+        except psycopg.errors.LockNotAvailable:
+            time.sleep(0.5)
+    raise RuntimeError('a transaction has kept "AuditEvent" locked for minutes; end it and run the upgrade again')
 
 
 def _swap(conn, new_table: str, renames: dict[str, str], sequence: str, copied: int) -> None:
