@@ -22,7 +22,6 @@ from app.cli_failure import CommandFailed
 from app.extensions import db
 from app.models import OperationJob, Organization
 from app.operations import moves, online, provision
-from app.operations.databases import current_database, writable
 from app.operations.transfer import TransferError
 from app.tenancy.service import tenancy
 from app.tenancy.urls import mask, parse_database_url, render, resolve_stored, seal
@@ -98,9 +97,8 @@ def run(job_id: str) -> None:
         elif job.kind == "provision":
             job.message = _provision(state, org, job)
         else:
-            source, _ = current_database(state, org)
-            other = writable(state, parse_database_url(target, allow_sqlite=False)) if target else None
-            job.message = f"aborted: {online.abort(source, other, org.id)}"
+            _, _, undone = moves.abort(state, org, target)
+            job.message = f"aborted: {undone}"
             audit.record("tenants.move-abort", org_id=org.id, detail=f"job {job.id}: {job.message}")
         job.state = "done"
     except Exception as exc:  # a failed job is a row that says so, never a dead worker
@@ -130,9 +128,10 @@ def _reporter(job: OperationJob):
 def _move(state, org, job: OperationJob, target: str | None) -> str:
     plan = moves.plan_move(state, org, target)
     moves.prepare_target(plan, dry_run=False)
-    _, progress = moves.execute(state, plan, purge_shared=False, report=_reporter(job))
+    result, progress = moves.execute(state, plan, purge_shared=False, report=_reporter(job))
     job.phase, job.last_pause_ms = "done", progress.last_pause_ms
-    return f"moved to {plan.target.label}; writes paused {progress.last_pause_ms} ms at the switch"
+    message = f"moved to {plan.target.label}; writes paused {progress.last_pause_ms} ms at the switch"
+    return "; ".join([message, *result.warnings])
 
 
 def _provision(state, org, job: OperationJob) -> str:

@@ -10,11 +10,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from app import audit
 from app.cli_failure import CommandFailed
 from app.operations import moves, online
-from app.operations.databases import current_database, writable
 from app.operations.output import err, find_org
 from app.operations.transfer import DEFAULT_BATCH, TransferError
 from app.tenancy.service import tenancy
-from app.tenancy.urls import InvalidDatabaseUrl, parse_database_url
+from app.tenancy.urls import InvalidDatabaseUrl
 
 
 def reporter(bar: Progress, task, quiet: bool):
@@ -119,9 +118,7 @@ def print_summary(plan, summary: dict, dry_run: bool) -> None:
 
 def abort_command(state, org, to_url: str | None, as_json: bool) -> None:
     try:
-        source, _ = current_database(state, org)
-        target = writable(state, parse_database_url(to_url, allow_sqlite=False)) if to_url else None
-        undone = online.abort(source, target, org.id)
+        source, target, undone = moves.abort(state, org, to_url)
     except (TransferError, InvalidDatabaseUrl) as exc:
         raise CommandFailed(str(exc)) from None
     audit.record("tenants.move-abort", org_id=org.id, detail=f"{source.label}: {undone}")

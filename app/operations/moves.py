@@ -8,8 +8,8 @@ from sqlalchemy.engine import URL
 
 from app import audit
 from app.models import Organization
-from app.operations import bulk_load, capture, fences, online
-from app.operations.databases import writable, writable_main
+from app.operations import capture, fences, online
+from app.operations.databases import current_database, writable, writable_main
 from app.operations.transfer import (
     DEFAULT_BATCH,
     TransferError,
@@ -117,7 +117,8 @@ def execute(
             org_id=org.id,
             detail=f"{plan.source.label} -> {plan.target.label}: "
             + ", ".join(f"{t} {n}" for t, n in result.verified.items())
-            + f"; writes paused {progress.last_pause_ms} ms",
+            + f"; writes paused {progress.last_pause_ms} ms"
+            + "".join(f"; {warning}" for warning in result.warnings),
         )
     else:  # a re-run that finds the switch done (killed right after it): fenced, capture gone
         with plan.source.connect() as conn:
@@ -125,7 +126,8 @@ def execute(
             capture.stop(conn, org.id)
         with plan.target.connect() as conn:
             conn.autocommit = True
-            bulk_load.validate_keys(conn)
+            result.warnings += online.validated_keys(conn, org.id)
+    plan.notes += result.warnings
     if purge_shared and plan.direction == "dedicated":
         with plan.source.connect() as conn:
             conn.autocommit = True
@@ -133,6 +135,18 @@ def execute(
         audit.record("tenants.purge-shared", org_id=org.id, detail=f"{purged} rows deleted from {plan.source.label}")
         plan.notes.append(f"{purged} rows of {org.id} deleted from the shared database.")
     return result, progress
+
+
+def abort(
+    state: Tenancy, org: Organization, target_text: str | None
+) -> tuple[WritableDatabase, WritableDatabase | None, dict]:
+    """Undo an unfinished move of org (online.abort); refused for the database its stored URL
+    names, whose rows are the organization's own, not half-copied ones."""
+    source, _ = current_database(state, org)
+    target = writable(state, parse_database_url(target_text, allow_sqlite=False)) if target_text else None
+    if target is not None and org.database_url and same_database(state.dedicated_url(org), target.url):
+        raise TransferError(f"{target.label} is where {org.id} lives now: there is no unfinished move to it to abort")
+    return source, target, online.abort(source, target, org.id)
 
 
 def describe_failure(exc: Exception) -> str:

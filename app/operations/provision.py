@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL
 from app.extensions import db
 from app.models import Organization
 from app.operations import moves, online
+from app.operations.databases import writable
 from app.operations.transfer import TransferError, other_organizations
 from app.tenancy.service import Tenancy
 from app.tenancy.targets import DnsFailure
@@ -98,6 +99,9 @@ def run(
 ) -> Provisioning:
     """Create (or find) the role and database, migrate, move online and switch."""
     if already_there(state, job):
+        with writable(state, state.dedicated_url(job.org)).connect() as conn:
+            conn.autocommit = True
+            job.steps += online.validated_keys(conn, job.org.id)  # a move killed before it validated them
         job.steps.append(f"{job.org.id} is served by {job.label} already: nothing to do")
         return job
     with _maintenance(state, job.server) as conn:

@@ -38,6 +38,7 @@ class TransferReport:
     tables: dict[str, int] = field(default_factory=dict)  # rows copied by this run
     verified: dict[str, TableState] = field(default_factory=dict)
     restarted: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # after the switch: the move is done, this is not
 
 
 class WritableDatabase:
@@ -170,6 +171,27 @@ def _keep_rows_with_parents(dst, table: str) -> int:
             t=sql.Identifier(table), c=cols, s=sql.Identifier(f"copy_{table}")
         )
     ).rowcount
+
+
+def foreign_references(conn: psycopg.Connection, org_id: str) -> list[str]:
+    """Rows of org_id whose parent (by "donorId" or "campaignId") is another organization's:
+    they cannot move into a database of its own (caught before anything is copied)."""
+    found = []
+    for child, parent, column in (
+        ("Donation", "Donor", "donorId"),
+        ("Donation", "Campaign", "campaignId"),
+        ("DonorPreference", "Donor", "donorId"),
+    ):
+        n = conn.execute(
+            sql.SQL(
+                'SELECT count(*) FROM {c} s WHERE s."organizationId" = %s AND s.{col} IS NOT NULL AND NOT EXISTS '
+                '(SELECT 1 FROM {p} p WHERE p."organizationId" = %s AND p.id = s.{col})'
+            ).format(c=_table(child), p=_table(parent), col=sql.Identifier(column)),
+            (org_id, org_id),
+        ).fetchone()[0]
+        if n:
+            found.append(f"{n} {child} rows point at another organization's {parent} ({column})")
+    return found
 
 
 def copy_table(

@@ -209,3 +209,30 @@ def test_one_tenants_migrate_at_a_time(app, runner, databases, pgbouncer):
     add_org(app, "org-pooled", database_url=pgbouncer.url(databases["tenant_a"].rsplit("/", 1)[1]))
     pooled = runner.invoke(args=["tenants", "migrate", "--org", "org-pooled"])
     assert pooled.exit_code == 1 and "need a direct connection" in pooled.output
+
+
+def test_rows_pointing_at_another_organization_stop_the_move_before_anything(app, runner, databases, loaded):
+    add_org(app, "org-other", "Other")
+    sql(
+        databases["main"],
+        """INSERT INTO "Donor" (id, "organizationId", "firstName", "lastName")
+           VALUES ('o-1', 'org-other', 'O', 'Ther')""",
+    )
+    sql(
+        databases["main"],
+        """INSERT INTO "Donation" (id, "organizationId", "donorId", amount, date)
+           VALUES ('x-1', 'org-m', 'o-1', 5, '2026-01-01')""",
+    )
+    result = runner.invoke(args=["tenants", "move", "org-m", "--to", databases["tenant_a"]])
+    assert result.exit_code == 1, result.output
+    assert "1 Donation rows point at another organization's Donor (donorId)" in result.output
+    assert sql(databases["tenant_a"], 'SELECT count(*) FROM "Donor"') == [(0,)]
+    assert stored_url(databases, "org-m") is None
+    assert not sql(databases["main"], 'SELECT 1 FROM "TenantCapture"')
+
+
+def test_abort_refuses_the_database_the_organization_lives_in(app, runner, databases, loaded):
+    assert runner.invoke(args=["tenants", "move", "org-m", "--to", databases["tenant_a"]]).exit_code == 0
+    refused = runner.invoke(args=["tenants", "move", "org-m", "--abort", "--to", databases["tenant_a"]])
+    assert refused.exit_code == 1 and "is where org-m lives now" in refused.output
+    assert states(databases["tenant_a"], "org-m") == loaded  # nothing deleted
