@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 KINDS = ("reads", "other")
 MONTHS_AHEAD = 3
@@ -41,8 +41,12 @@ class Month:
     def table(self) -> str:
         return f"AuditEvent_{self.kind}_{self.start:%Y%m}"
 
+    @staticmethod
+    def bound(day: date) -> datetime:
+        return datetime.combine(day, datetime.min.time(), UTC)
+
     def ends_before(self, moment: datetime) -> bool:
-        return datetime.combine(self.end, datetime.min.time(), UTC) <= moment
+        return self.bound(self.end) <= moment
 
 
 def add_months(month: date, n: int) -> date:
@@ -88,7 +92,8 @@ def ensure_ahead(conn: Connection, now: datetime) -> list[str]:
 def _default_holds(conn: Connection, month: Month) -> bool:
     default = f'"AuditEvent_{month.kind}_default"'
     query = f'SELECT EXISTS (SELECT 1 FROM {default} WHERE "createdAt" >= :a AND "createdAt" < :b)'
-    return bool(conn.scalar(text(query), {"a": month.start, "b": month.end}))
+    bounds = {"a": month.bound(month.start), "b": month.bound(month.end)}  # UTC, whatever the session's TimeZone
+    return bool(conn.scalar(text(query), bounds))
 
 
 def _create(conn: Connection, month: Month) -> bool:
@@ -111,8 +116,8 @@ def run_ddl(conn: Connection, statement: str, tables: list[str], attempts: int |
                 conn.execute(text(statement))
                 conn.commit()
                 return True
-            except OperationalError:  # lock_timeout: a writer or reader was there; let it finish
-                pass
+            except (OperationalError, IntegrityError):  # lock_timeout (a writer or reader was there), or
+                pass  # the default partition took a row of that month meanwhile: it stays there
         conn.rollback()
         if attempt + 1 < attempts:
             time.sleep(0.5 * (attempt + 1))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from rq.job import Job
 from sqlalchemy import Connection, text
 
 from app.audit import READ
@@ -52,16 +53,15 @@ class PruneReport:
     dry_run: bool
     results: list[Pruned]
     created: list[str]
+    busy: bool = False  # another prune (or the partitioning migration) holds the lock: nothing done
 
     def lines(self) -> list[str]:
+        if self.busy:
+            return ["another audit prune (or the audit partitioning migration) is running: nothing done"]
         lines = [result.line(self.dry_run) for result in self.results]
         if self.created:
             lines.append(f"partitions created ahead: {', '.join(self.created)}")
         return lines
-
-    @property
-    def removed(self) -> int:
-        return sum(result.rows for result in self.results)
 
 
 def prune(dry_run: bool = False, now: datetime | None = None) -> PruneReport:
@@ -70,16 +70,32 @@ def prune(dry_run: bool = False, now: datetime | None = None) -> PruneReport:
     config = current_app.config
     policy = {"reads": config["AUDIT_READ_RETENTION_DAYS"], "other": config["AUDIT_RETENTION_DAYS"]}
     with db.engine.connect() as conn:
-        partitioned = is_partitioned(conn)
-        created = ensure_ahead(conn, now) if partitioned and not dry_run else []
-        results = []
-        for kind, days in policy.items():
-            result = Pruned(kind, days, now - timedelta(days=days) if days else None)
-            if days:
-                (_prune_partitions if partitioned else _prune_table)(conn, result, dry_run)
-            results.append(result)
-        conn.commit()
+        if not _prune_lock(conn, "pg_try_advisory_lock"):
+            return PruneReport(dry_run, [], [], busy=True)
+        try:
+            partitioned = is_partitioned(conn)
+            created = ensure_ahead(conn, now) if partitioned and not dry_run else []
+            results = []
+            for kind, days in policy.items():
+                result = Pruned(kind, days, now - timedelta(days=days) if days else None)
+                if days:
+                    (_prune_partitions if partitioned else _prune_table)(conn, result, dry_run)
+                results.append(result)
+            conn.commit()
+        finally:
+            conn.rollback()
+            _prune_lock(conn, "pg_advisory_unlock")  # a session lock: not left on a pooled connection
     return PruneReport(dry_run, results, created)
+
+
+def _prune_lock(conn: Connection, function: str) -> bool:
+    """One prune at a time, and none while the migration copies the table (the same lock,
+    e8f1a3c5d7b9). function: pg_try_advisory_lock or pg_advisory_unlock."""
+    if conn.dialect.name != "postgresql":
+        return True
+    done = conn.scalar(text(f"SELECT {function}(7341, 2)"))
+    conn.commit()
+    return bool(done)
 
 
 def _prune_partitions(conn: Connection, result: Pruned, dry_run: bool) -> None:
@@ -124,13 +140,19 @@ def _delete_expired(conn: Connection, table: str, result: Pruned, dry_run: bool)
 
 
 def daily() -> None:
-    """The worker's daily run (an RQ job): prune, record it, and schedule tomorrow's."""
+    """The worker's daily run (an RQ job): prune, record it, and schedule tomorrow's, whatever happened."""
     from app import audit
     from app.operations.jobs import queue
 
-    report = prune()
-    audit.record("audit.prune", detail="; ".join(report.lines()))
-    schedule(queue(), datetime.now(UTC) + timedelta(days=1))
+    try:
+        report = prune()
+        audit.record("audit.prune", detail="; ".join(report.lines()))
+    except Exception as exc:  # audited; tomorrow's run is scheduled all the same
+        db.session.rollback()
+        audit.record("audit.prune", outcome="failed", detail=exc.__class__.__name__)
+        raise
+    finally:
+        schedule(queue(), datetime.now(UTC) + timedelta(days=1))
 
 
 def schedule(jobs, when: datetime | None = None) -> None:
@@ -138,6 +160,8 @@ def schedule(jobs, when: datetime | None = None) -> None:
     together, or restarted, schedule that day's prune once."""
     day = (when or datetime.now(UTC)).date()
     job_id = f"audit-prune-{day}"
+    if Job.exists(job_id, connection=jobs.connection):  # queued, scheduled or done today already
+        return
     if when is None:
         jobs.enqueue(daily, job_id=job_id, job_timeout=6 * 3600)
     else:

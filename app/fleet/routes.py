@@ -18,6 +18,10 @@ def index():
     require_owner()
     statuses = status.collect(tenancy(), CONCURRENCY, scope=current_user.organization_scope)
     rows = fleet.databases(statuses)
+    if current_user.organization_scope:  # the main database's figures speak of every organization (as on /system)
+        for row in rows:
+            if row.target == fleet.MAIN_TARGET:
+                row.health = {}
     return render_template(
         "fleet/index.html",
         rows=rows,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 TOP = 5
+MAIN_TARGET = "main database"  # the target shown for the organizations it serves
 REMEMBERED = 10_000  # databases whose last sample is kept for rates
 
 STATS = """
@@ -106,7 +107,7 @@ def databases(statuses) -> list[DatabaseRow]:
         if row is None:
             row = rows[status.target] = DatabaseRow(status.target, status.code, status.message, status.database)
         row.organizations.append(status)
-    return sorted(rows.values(), key=lambda row: (row.target != "main database", row.target))
+    return sorted(rows.values(), key=lambda row: (row.target != MAIN_TARGET, row.target))
 
 
 def busiest(rows: list[DatabaseRow]) -> list[DatabaseRow]:

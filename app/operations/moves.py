@@ -4,9 +4,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
+import sqlalchemy.exc
 from sqlalchemy.engine import URL
 
 from app import audit
+from app.logging_setup import mask_credentials
 from app.models import Organization
 from app.operations import capture, fences, online
 from app.operations.databases import current_database, writable, writable_main
@@ -150,6 +152,16 @@ def abort(
 
 
 def describe_failure(exc: Exception) -> str:
+    """A failure as a page, a job row or a command may show it: our own errors as they are; a
+    database's by its code and the server's first line (SQLAlchemy's text would carry the
+    statement's parameters, a URL with its password among them), credentials masked."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
     if isinstance(exc, psycopg.Error):
-        return f"database error ({getattr(exc, 'sqlstate', None) or exc.__class__.__name__})"
-    return str(exc)
+        primary = exc.diag.message_primary
+        return f"database error ({exc.sqlstate or exc.__class__.__name__})" + (
+            f": {mask_credentials(primary)}" if primary else ""
+        )
+    if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+        return f"database error ({exc.__class__.__name__})"
+    return mask_credentials(str(exc))

@@ -151,11 +151,23 @@ def _check_maintenance_role(conn: psycopg.Connection) -> None:
         raise TransferError("the --server role needs CREATEDB and CREATEROLE (or to be a superuser).")
 
 
+def mark(org_id: str) -> str:
+    """The comment provision leaves on what it creates: deprovision --drop drops nothing without it."""
+    return f"tenant-console: provisioned for organization {org_id}"
+
+
 def _existing(conn: psycopg.Connection, job: Provisioning) -> tuple[bool, str | None]:
     role = conn.execute(f"SELECT {', '.join(FORBIDDEN)} FROM pg_roles WHERE rolname = %s", (job.role,)).fetchone()
     if role and any(role):
         granted = [flag.removeprefix("rol") for flag, on in zip(FORBIDDEN, role, strict=True) if on]
         raise TransferError(f"role {job.role} exists with {', '.join(granted)}: a tenant role must have none of them.")
+    member_of = conn.execute(
+        "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = %s",
+        (job.role,),
+    ).fetchall()
+    if member_of:
+        raise TransferError(f"role {job.role} exists and is a member of {', '.join(r[0] for r in member_of)}: refused.")
     owner = conn.execute(
         "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (job.database,)
     ).fetchone()
@@ -165,7 +177,7 @@ def _existing(conn: psycopg.Connection, job: Provisioning) -> tuple[bool, str | 
 
 
 def _ensure_role(conn: psycopg.Connection, job: Provisioning, exists: bool, password: str) -> None:
-    attributes = sql.SQL("LOGIN CONNECTION LIMIT {} PASSWORD {}").format(
+    attributes = sql.SQL("LOGIN CONNECTION LIMIT {} PASSWORD {} VALID UNTIL 'infinity'").format(
         sql.Literal(job.connection_limit), sql.Literal(scram_verifier(password))
     )
     if exists:  # its attributes were checked (_existing); naming them again would need a superuser
@@ -176,6 +188,7 @@ def _ensure_role(conn: psycopg.Connection, job: Provisioning, exists: bool, pass
     # CREATE DATABASE ... OWNER needs membership in the owner role when the maintenance role is not a superuser.
     if not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
         conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(job.role)))
+    conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(job.role), sql.Literal(mark(job.org.id))))
     job.steps.append(
         f"role {job.role}: {'new password' if exists else 'created'}, connection limit {job.connection_limit}"
     )
@@ -191,6 +204,7 @@ def _ensure_database(conn: psycopg.Connection, job: Provisioning, owner: str | N
         job.database_ms = round((time.perf_counter() - started) * 1000, 1)
         job.steps.append(f"database {job.database} created in {job.database_ms} ms")
     conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(name))
+    conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(name, sql.Literal(mark(job.org.id))))
 
 
 def scram_verifier(password: str) -> str:
@@ -208,30 +222,55 @@ def scram_verifier(password: str) -> str:
 
 
 def drop(state: Tenancy, server: URL, org: Organization, database: URL) -> list[str]:
-    """Drop a deprovisioned organization's database and role, after checking nobody else uses them."""
+    """Drop a deprovisioned organization's database and role: only what provision made for it
+    (its mark), never the main database, nor a role or database anyone else's URL names."""
+    if same_database(state.main_url, database):
+        raise TransferError(f"{mask(database)} is the console's main database; nothing was dropped.")
     users = organizations_using(state, database, except_id=org.id)
     if users:
         raise TransferError(f"{mask(database)} is used by {', '.join(users)}; nothing was dropped.")
     with _maintenance(state, server) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database.database,)).fetchone()
-        if exists:
+        found = {
+            kind: conn.execute(query, (name,)).fetchone()
+            for kind, name, query in (
+                (
+                    "database",
+                    database.database,
+                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                ),
+                (
+                    "role",
+                    database.username,
+                    "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s",
+                ),
+            )
+        }  # kind -> None (absent) or (its comment,)
+        for kind, row in found.items():
+            if row is not None and row[0] != mark(org.id):
+                raise TransferError(f"that {kind} was not made by tenants provision for {org.id}; nothing was dropped.")
+        if found["database"]:
             with _maintenance(state, server.set(database=database.database)) as tenant:
                 others = other_organizations(tenant, org.id)
             if others:
                 raise TransferError(f"{mask(database)} holds rows of {', '.join(others)}; nothing was dropped.")
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database.database)))
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(database.username)))
-    gone = "dropped" if exists else "was already gone"
-    return [f"database {database.database} {gone}", f"role {database.username} dropped"]
+        if found["role"]:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(database.username)))
+    return [
+        f"{kind} {name} {'dropped' if found[kind] else 'was already gone'}"
+        for kind, name in (("database", database.database), ("role", database.username))
+    ]
 
 
 def organizations_using(state: Tenancy, database: URL, except_id: str) -> list[str]:
-    """The other organizations whose dedicated URL names that database."""
+    """The other organizations whose dedicated URL names that database or logs in as its role."""
     stored = select(Organization).where(Organization.database_url.is_not(None), Organization.id != except_id)
     users = []
     for other in db.session.scalars(stored):
         try:
-            if same_database(state.dedicated_url(other), database):
+            url = state.dedicated_url(other)
+            same_role = (url.host, url.port, url.username) == (database.host, database.port, database.username)
+            if same_database(url, database) or same_role:
                 users.append(other.id)
         except InvalidDatabaseUrl:
             continue

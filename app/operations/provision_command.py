@@ -3,19 +3,17 @@
 import json
 
 import click
-import psycopg
 from flask import current_app
 from flask.cli import with_appcontext
 
 from app import audit
 from app.cli_failure import CommandFailed
-from app.logging_setup import mask_credentials
 from app.operations import moves, provision
 from app.operations.move_command import move_progress
 from app.operations.output import find_org
 from app.operations.transfer import TransferError
 from app.tenancy.service import tenancy
-from app.tenancy.urls import InvalidDatabaseUrl, mask, parse_database_url
+from app.tenancy.urls import mask, parse_database_url
 
 SERVER_HELP = (
     "Maintenance URL of the PostgreSQL server: a role with CREATEDB and CREATEROLE; used for this run only, "
@@ -52,8 +50,6 @@ def provision_command(org_id, server_url, database, connection_limit, dry_run, a
             provision.run(state, job, dry_run=dry_run, report=report)
     except Exception as exc:  # ours as they are, a database's without its text: never a password
         reason = moves.describe_failure(exc)
-        if isinstance(exc, psycopg.Error) and exc.diag.message_primary:  # the server's own words: no password in them
-            reason += f": {mask_credentials(exc.diag.message_primary)}"
         audit.record("tenants.provision", org_id=org.id, outcome="failed", detail=reason)
         raise CommandFailed(f"{reason}; run the command again to continue.") from None
     if not dry_run:
@@ -100,8 +96,8 @@ def deprovision_command(org_id, drop, server_url, database) -> None:
             if (target.host, target.port) != (server.host, server.port):
                 raise TransferError(f"{mask(target)} is not on the --server {mask(server)}; nothing was dropped.")
             steps += provision.drop(state, server, org, target)
-    except (TransferError, InvalidDatabaseUrl) as exc:
-        reason = "; ".join([*steps, str(exc)])  # a move back that was done stays done: say so
+    except Exception as exc:  # ours as they are, a database's by its code: never a password
+        reason = "; ".join([*steps, moves.describe_failure(exc)])  # a move back that was done stays done: say so
         audit.record("tenants.deprovision", org_id=org.id, outcome="failed", detail=reason)
         raise CommandFailed(reason) from None
     if not steps:

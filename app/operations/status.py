@@ -28,7 +28,7 @@ class OrgStatus:
     id: str
     name: str
     mode: str  # shared | dedicated | inactive (dedicated URL, multi-database off)
-    target: str = "main database"
+    target: str = fleet.MAIN_TARGET
     storage: str = "none"
     reachable: bool | None = None
     latency_ms: float | None = None
@@ -93,6 +93,7 @@ def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None, scope=(
             url = state.dedicated_url(org)
         except InvalidDatabaseUrl as exc:
             status.code, status.message, status.reachable = exc.code, str(exc), False
+            status.target = f"unusable URL of {org.id}"  # its own row on /fleet, not the main database's
             continue
         status.target = mask(url)
         urls.setdefault(render(url), (url, []))[1].append(status)
@@ -152,12 +153,15 @@ def main_health(state: Tenancy, served: list[OrgStatus]) -> None:
 
 
 def moves_in_progress(by_id: dict[str, OrgStatus]) -> None:
-    active = select(OperationJob).where(OperationJob.state.in_(("queued", "running")), OperationJob.kind == "move")
+    active = select(OperationJob).where(
+        OperationJob.state.in_(("queued", "running")), OperationJob.kind.in_(("move", "provision"))
+    )
     for job in db.session.scalars(active):
         if job.organization_id in by_id:
+            progress = f"{job.copied} copied, backlog {job.backlog}"
             by_id[
                 job.organization_id
-            ].move = f"{job.state} {job.phase or ''} -> {job.target_label}: {job.copied} copied, backlog {job.backlog}"
+            ].move = f"{job.kind} {job.state} {job.phase or ''} -> {job.target_label}: {progress}"
 
 
 def count_leftovers(dedicated: list[OrgStatus]) -> None:

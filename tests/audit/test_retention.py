@@ -182,3 +182,24 @@ def test_a_long_reader_is_waited_for_not_queued_behind(app, runner, databases, m
             writer.execute("""INSERT INTO "AuditEvent" (action, detail) VALUES ('tenant.read', 'not queued')""")
     done = runner.invoke(args=["audit", "prune"])
     assert "removed 100" in done.output and "still locked" not in done.output
+
+
+def test_one_prune_at_a_time_and_one_daily_job(make_app, databases):
+    from app.audit_log import retention
+
+    url = databases["main"]
+    add_events(url, "org-a", "tenant.read", count=5, age="100 days")
+    app = make_app(REDIS_URL="redis://127.0.0.1:6379/13")
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(7341, 2)")  # another prune, or the migration
+        busy = app.test_cli_runner().invoke(args=["audit", "prune"])
+    assert "another audit prune" in busy.output and "nothing done" in busy.output
+    assert event_state(url, "action = 'tenant.read'")[0] == 5
+    assert "removed 5" in app.test_cli_runner().invoke(args=["audit", "prune"]).output
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/13")
+    store.flushdb()
+    jobs = Queue("tenant-operations", connection=store)
+    for _ in range(3):  # workers started together, or restarted
+        retention.schedule(jobs)
+    assert jobs.job_ids == [f"audit-prune-{datetime.now(UTC).date()}"]
+    store.flushdb()

@@ -200,3 +200,19 @@ def test_deprovision_drop_refuses_a_database_another_organization_uses(make_app,
     name = default_names("org-p6")
     assert role_and_database(pg_server, name)[1]  # the database is still there
     assert stored_url(databases, "org-p6") is None  # the move back itself was done and verified
+
+
+def test_deprovision_drop_drops_only_what_provision_made(make_app, databases, pg_server):
+    app = make_app(ENABLE_MULTI_DATABASE=True)
+    runner = app.test_cli_runner()
+    add_org(app, "org-p7", "Seven")
+    superuser = make_url(pg_server).set(database="postgres").render_as_string(hide_password=False)
+    for name, reason in (
+        (make_url(databases["main"]).database, "is the console's main database"),
+        (make_url(databases["tenant_b"]).database, "that database was not made by tenants provision for org-p7"),
+    ):
+        refused = runner.invoke(
+            args=["tenants", "deprovision", "org-p7", "--drop", "--server", superuser, "--database", name]
+        )
+        assert refused.exit_code == 1 and reason in refused.output and "nothing was dropped" in refused.output
+        assert sql(pg_server, "SELECT 1 FROM pg_database WHERE datname = %s", (name,)) == [(1,)]
