@@ -52,20 +52,23 @@ def set_aside(src: psycopg.Connection, dst: psycopg.Connection, org_id: str) -> 
             dst.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.SQL(name)))
 
 
-def deferred(src: psycopg.Connection, org_id: str) -> bool:
-    """The target's indexes and foreign keys are set aside for this move."""
+def _set_aside(src: psycopg.Connection, org_id: str) -> dict | None:
+    """What set_aside() recorded for this move and rebuild() has not built yet."""
     row = src.execute('SELECT "deferredDdl" FROM "TenantCapture" WHERE "organizationId" = %s', (org_id,)).fetchone()
     src.rollback()
-    return bool(row and row[0])
+    return json.loads(row[0]) if row and row[0] else None
+
+
+def deferred(src: psycopg.Connection, org_id: str) -> bool:
+    """The target's indexes and foreign keys are set aside for this move."""
+    return _set_aside(src, org_id) is not None
 
 
 def rebuild(src: psycopg.Connection, dst: psycopg.Connection, org_id: str) -> None:
     """Build what set_aside() dropped, if anything (also after a kill), the keys NOT VALID; then forget it."""
-    row = src.execute('SELECT "deferredDdl" FROM "TenantCapture" WHERE "organizationId" = %s', (org_id,)).fetchone()
-    src.rollback()
-    if not row or not row[0]:
+    ddl = _set_aside(src, org_id)
+    if ddl is None:
         return
-    ddl = json.loads(row[0])
     dst.execute("SET maintenance_work_mem = '256MB'")
     for definition in ddl["indexes"]:
         dst.execute(
