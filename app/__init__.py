@@ -12,6 +12,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object((config_class or config_class_from_env())(**overrides))
 
     from app import audit, cli, headers, logging_setup, pooling, request_log, security
+    from app.command_hint import flask_command
     from app.errors import handlers as errors
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
     from app.tenancy import hooks as tenancy_hooks
@@ -32,6 +33,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     tenancy_hooks.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    app.jinja_env.globals["flask_command"] = flask_command
 
     from app.api import bp as api_bp
     from app.audit_log import bp as audit_bp

@@ -145,3 +145,39 @@ def test_a_second_setup_demo_says_how_to_sign_in(make_app, tmp_path):
     )
     assert done.returncode == 1 and done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert done.stderr.startswith("error: SECRET_KEY is not set")
+
+
+def test_hints_from_a_make_run_checkout_run_as_printed(make_app, new_database):
+    """In development (make run) the console prints commands with the settings and the flask that
+    checkout needs; the schema hint, run by a shell exactly as printed, migrates the database."""
+    import html
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from tests.helpers import add_admin, add_org, login
+
+    root = Path(__file__).resolve().parents[1]
+    bare = new_database("hint", migrated=False)
+    app = make_app(APP_ENV="development", ENABLE_MULTI_DATABASE=True)
+    add_org(app, "org-a", "Alpha Aid", database_url=bare)
+    add_admin(app, "owner@example.org")
+    client = app.test_client()
+    login(client, "owner@example.org")
+    page = html.unescape(client.get("/organizations/org-a").get_data(as_text=True))
+    assert "APP_ENV=development .venv/bin/flask --app wsgi tenants move org-a --to <url>" in page
+    with app.app_context():
+        from app.tenancy.service import tenancy
+
+        probe = tenancy().probe(make_url(bare))
+    assert probe.code == "schema_missing"
+    command = re.search(r"Run the migrations on it: (.*)$", probe.hint).group(1).replace("<url>", bare)
+    assert (
+        command.startswith('DATABASE_URL="') and "APP_ENV=development .venv/bin/flask --app wsgi db upgrade" in command
+    )
+    done = subprocess.run(["bash", "-c", command], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1000:]
+    with app.app_context():
+        assert tenancy().probe(make_url(bare)).code == "ok"

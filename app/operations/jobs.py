@@ -19,6 +19,7 @@ from rq import Queue, SimpleWorker
 from app import audit
 from app.audit_log import retention
 from app.cli_failure import CommandFailed
+from app.command_hint import flask_command
 from app.extensions import db
 from app.models import OperationJob, Organization
 from app.operations import moves, online, provision
@@ -39,8 +40,8 @@ def queue() -> Queue:
     url = current_app.config["REDIS_URL"]
     if not url:
         raise JobsUnavailable(
-            "Moves from the console need REDIS_URL and a worker (flask --app wsgi worker); "
-            "or run flask --app wsgi tenants move on the command line."
+            f"Moves from the console need REDIS_URL and a worker ({flask_command('worker')}); "
+            f"or run {flask_command('tenants move')} on the command line."
         )
     return Queue(QUEUE, connection=Redis.from_url(url))
 

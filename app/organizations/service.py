@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import audit
+from app.command_hint import flask_command
 from app.extensions import db
 from app.models import TENANT_MODELS, Organization
 from app.tenancy.probe import ProbeResult, result
@@ -91,7 +92,7 @@ def save_database_url(org: Organization, text: str, *, force: bool = False) -> P
         outcome = result(
             "data_not_moved",
             f"{org.id}'s rows are still in the shared database and {outcome.target} holds none of them (its "
-            f"pages would show no donors): move them first with flask --app wsgi tenants move {org.id} --to <url>.",
+            f"pages would show no donors): move them first with {flask_command(f'tenants move {org.id} --to <url>')}.",
             "Or save anyway, if the rows are meant to stay behind.",
             target=outcome.target,
         )

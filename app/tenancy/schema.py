@@ -9,8 +9,9 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from app.command_hint import flask_command
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
-FIX_COMMAND = 'DATABASE_URL="<url>" flask --app wsgi db upgrade'
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class SchemaStatus:
     def hint(self) -> str:
         if self.code == "schema_ahead":
             return "Deploy the newer console version, or point the organization at another database."
-        return f"Run the migrations on it: {FIX_COMMAND}"
+        return f'Run the migrations on it: DATABASE_URL="<url>" {flask_command("db upgrade")}'
 
 
 @lru_cache(maxsize=1)
