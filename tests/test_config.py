@@ -1,5 +1,7 @@
 """Settings: APP_ENV decides the mode; production refuses unsafe keys."""
 
+import os
+
 import pytest
 
 import config
@@ -66,3 +68,23 @@ def test_bad_settings_stop_start_up_with_a_clear_message(monkeypatch, name, valu
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         config.config_class_from_env()()
+
+
+def test_gunicorn_with_a_weak_secret_key_stops_with_one_clear_line(tmp_path):
+    """Not a worker booted again and again forever: gunicorn stops, saying why."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, APP_ENV="production", SECRET_KEY="dev", INSTANCE_PATH=str(tmp_path))
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "wsgi:app"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "Worker failed to boot" in result.stderr
+    assert "error: SECRET_KEY is a well-known default" in result.stderr and "Traceback" not in result.stderr
