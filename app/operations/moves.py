@@ -21,7 +21,7 @@ from app.operations.transfer import (
     other_organizations,
     source_counts,
 )
-from app.operations.upgrade import upgrade_database
+from app.operations.upgrade import upgrade_here
 from app.tenancy.schema import read_revision, status_for
 from app.tenancy.service import Tenancy
 from app.tenancy.targets import DnsFailure
@@ -94,7 +94,7 @@ def prepare_target(plan: MovePlan, dry_run: bool) -> None:
                     "a dedicated database must hold one organization only."
                 )
             return
-    result = upgrade_database(plan.target_url)
+    result = upgrade_here(plan.target_url, {"connect_timeout": plan.target.connect_timeout, **plan.target.extras})
     if not result.ok:
         raise TransferError(f"migrating {plan.target.label} failed: {result.message}")
     plan.notes.append(f"{plan.target.label} was empty: migrated to head.")
