@@ -6,7 +6,7 @@ The same seed gives the same organizations, donors, gifts and preferences on eve
 import random
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from faker import Faker
@@ -25,7 +25,14 @@ DEMO_ORGANIZATIONS = (
     ("org_green", "Green Valley Land Trust"),
     ("org_river", "Riverbend Arts Council"),
 )
-CAMPAIGN_NAMES = ("Annual Fund", "Spring Appeal", "Capital Campaign", "Giving Tuesday", "Year-End Drive")
+# (name, start, end): each named for when it runs, the latest of each before TODAY.
+CAMPAIGNS = (
+    ("Annual Fund 2025-26", date(2025, 7, 1), date(2026, 6, 30)),
+    ("Year-End Drive 2025", date(2025, 11, 15), date(2025, 12, 31)),
+    ("Giving Tuesday 2025", date(2025, 12, 2), date(2025, 12, 2)),
+    ("Spring Appeal 2026", date(2026, 3, 1), date(2026, 5, 15)),
+    ("Summer Matching Challenge 2026", date(2026, 6, 1), date(2026, 7, 31)),
+)
 METHODS = ("card", "card", "card", "bank_transfer", "check", "cash", "paypal")
 FREQUENCIES = ("monthly", "quarterly", "yearly", None)
 POOL = 2000  # distinct Faker values per field: realistic text without Faker's per-row cost
@@ -50,10 +57,9 @@ def _uuid(rng: random.Random) -> str:
 
 def campaign_rows(org_id: str, rng: random.Random) -> list[tuple]:
     rows = []
-    for i, name in enumerate(CAMPAIGN_NAMES):
-        start = TODAY - timedelta(days=365 * (len(CAMPAIGN_NAMES) - i) // 2)
+    for name, start, end in CAMPAIGNS:
         goal = Decimal(rng.choice((25_000, 50_000, 100_000, 250_000)))
-        rows.append((_uuid(rng), org_id, f"{name} {start.year}", goal, start, start + timedelta(days=90)))
+        rows.append((_uuid(rng), org_id, name, goal, start, end))
     return rows
 
 
@@ -69,7 +75,10 @@ def gift_rows(org_id: str, donor_id: str, campaigns: list[tuple], rng: random.Ra
         amount = Decimal(round(rng.lognormvariate(3.7, 0.9), 2)).quantize(Decimal("0.01"))
         if rng.random() < 0.7:  # a campaign gift falls within the campaign's dates
             campaign = rng.choice(campaigns)
-            campaign_id, day = campaign[0], campaign[4] + timedelta(days=rng.randint(0, 90))
+            campaign_id, day = (
+                campaign[0],
+                campaign[4] + timedelta(days=rng.randint(0, (campaign[5] - campaign[4]).days)),
+            )
         else:
             campaign_id, day = None, TODAY - timedelta(days=rng.randint(0, 1460))
         gift_id, method = _uuid(rng), rng.choice(METHODS)
@@ -96,7 +105,9 @@ def donor_batches(
         gifts += donor_gifts
         # The stats the triggers would compute, written with the donor (see write_rows).
         stats = (sum(g[4] for g in donor_gifts), len(donor_gifts), max(g[6] for g in donor_gifts))
-        donors.append((donor_id, org_id, first, last, email, phone, street, city, state, postal, "US", *stats))
+        # A donor since a few weeks at most before the first gift, never after it.
+        since = datetime.combine(min(g[6] for g in donor_gifts) - timedelta(days=rng.randint(0, 30)), time(12), UTC)
+        donors.append((donor_id, org_id, first, last, email, phone, street, city, state, postal, "US", *stats, since))
         if len(donors) >= BATCH:
             yield donors, prefs, gifts
             donors, prefs, gifts = [], [], []
@@ -121,6 +132,7 @@ LOADED_COLUMNS = {
         "lifetimeTotal",
         "giftCount",
         "lastGiftDate",
+        "createdAt",
     ),
     DonorPreference: (
         "id",
