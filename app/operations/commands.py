@@ -20,7 +20,7 @@ from app.models import Organization
 from app.operations import backups, migrate, status
 from app.operations.databases import current_database, writable
 from app.operations.move_command import move_command
-from app.operations.output import emit, find_org, progress_bar
+from app.operations.output import emit, find_org, progress_bar, shown
 from app.operations.provision_command import deprovision_command, provision_command
 from app.operations.transfer import TransferError
 from app.tenancy.service import tenancy
@@ -97,13 +97,15 @@ def backup_command(org_id: str, out: Path, as_json: bool) -> None:
         raise CommandFailed(str(exc)) from None
     counts = {t: v["count"] for t, v in manifest["tables"].items()}
     audit.record(
-        "tenants.backup", org_id=org.id, detail=f"{manifest['source']} -> {out.name} ({manifest['data']}): {counts}"
+        "tenants.backup",
+        org_id=org.id,
+        detail=f"{manifest['source']} -> {out.name} ({manifest['data']}): {shown(counts)}",
     )
-    click.echo(
-        json.dumps(manifest, indent=2)
-        if as_json
-        else f"{org.id}: {counts} from {manifest['source']} written to {out} ({manifest['data']})"
-    )
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2))
+        return
+    emit([{"table": t, "rows": n} for t, n in counts.items()], ["table", "rows"], False, f"Backup of {org.id}")
+    click.echo(f"{org.id}: written to {out} from {manifest['source']} ({manifest['data']})")
 
 
 @tenants.command("restore")
@@ -127,8 +129,12 @@ def restore_command(org_id: str, source: Path, to_url: str | None, as_json: bool
         audit.record("tenants.restore", org_id=org.id, outcome="failed", detail=str(exc))
         raise CommandFailed(str(exc)) from None
     counts = {t: s.count for t, s in states.items()}
-    audit.record("tenants.restore", org_id=org.id, detail=f"{source.name} -> {target.label}: {counts}")
-    click.echo(json.dumps(counts) if as_json else f"{org.id}: restored {counts} into {target.label} (verified)")
+    audit.record("tenants.restore", org_id=org.id, detail=f"{source.name} -> {target.label}: {shown(counts)}")
+    if as_json:
+        click.echo(json.dumps(counts))
+        return
+    emit([{"table": t, "rows": n} for t, n in counts.items()], ["table", "rows"], False, f"Restore of {org.id}")
+    click.echo(f"{org.id}: restored into {target.label} (verified against the manifest)")
 
 
 @tenants.command("encrypt-urls")

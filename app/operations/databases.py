@@ -24,7 +24,10 @@ def writable(state: Tenancy, url: URL) -> WritableDatabase:
 
 def writable_main(state: Tenancy) -> WritableDatabase:
     if state.main_url.get_backend_name() != "postgresql":
-        raise TransferError("moves and backups need a PostgreSQL main database (DATABASE_URL).")
+        raise TransferError(
+            "moves and backups need a PostgreSQL main database; start the console on one with "
+            "DATABASE_URL=postgresql://user:password@host:5432/console make run"
+        )
     return WritableDatabase(state.main_url, state.config["TENANT_CONNECT_TIMEOUT"])
 
 

@@ -97,7 +97,7 @@ def migrate_one(state: Tenancy, target: MigrateTarget, dry_run: bool) -> dict:
     if dry_run:
         probe = state.probe(target.url) if target.orgs else None
         row["result"] = "at head" if probe is None or probe.ok else probe.code
-        row["detail"] = probe.message if probe else "the main database is upgraded by this command"
+        row["detail"] = probe.message if probe else "dry run: without --dry-run this command upgrades it too"
         return row
     result = upgrade_database(target.url)
     row["result"], row["detail"] = ("upgraded" if result.ok else "failed"), result.message

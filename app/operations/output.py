@@ -19,18 +19,29 @@ def emit(rows: list[dict], columns: list[str], as_json: bool, title: str) -> Non
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    cells = [["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
+    cells = [[shown(row.get(c)) for c in columns] for row in rows]
     console = Console()
     if console.is_terminal:
         table = Table(title=title)
         for column in columns:
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # a narrow terminal wraps a URL, never cuts its end off
         for line in cells:
             table.add_row(*line)
         console.print(table)
         return
     for line in [columns, *cells]:
         click.echo("\t".join(line))
+
+
+def shown(value) -> str:
+    """A cell as an operator reads it: no None, no [] or Python list, no dict."""
+    if value is None or value == [] or value == {}:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.helpers import add_org, sql
 from tests.operations.conftest import states, stored_url
@@ -236,3 +237,24 @@ def test_abort_refuses_the_database_the_organization_lives_in(app, runner, datab
     refused = runner.invoke(args=["tenants", "move", "org-m", "--abort", "--to", databases["tenant_a"]])
     assert refused.exit_code == 1 and "is where org-m lives now" in refused.output
     assert states(databases["tenant_a"], "org-m") == loaded  # nothing deleted
+
+
+def test_command_output_reads_as_tables_and_words(app, runner, databases, loaded, tmp_path):
+    backup = runner.invoke(args=["tenants", "backup", "org-m", "--out", str(tmp_path / "m.tar")])
+    assert backup.exit_code == 0, backup.output
+    lines = backup.output.splitlines()
+    assert lines[0] == "table\trows" and f"Donor\t{loaded['Donor'].count}" in lines
+    assert "{" not in backup.output and "written to" in lines[-1]
+    status = runner.invoke(args=["tenants", "status"])
+    assert "[]" not in status.output and "None" not in status.output
+    dry = runner.invoke(args=["tenants", "migrate", "--dry-run"])
+    assert "dry run: without --dry-run this command upgrades it too" in dry.output
+    from types import SimpleNamespace
+
+    from sqlalchemy.engine import make_url
+
+    from app.operations.databases import writable_main
+    from app.operations.transfer import TransferError
+
+    with pytest.raises(TransferError, match="DATABASE_URL=postgresql://user:password@host:5432/console make run"):
+        writable_main(SimpleNamespace(main_url=make_url("sqlite:///console.db")))
