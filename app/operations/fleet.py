@@ -41,6 +41,15 @@ class Counters:
 
 _previous: dict[str, Counters] = {}
 _lock = threading.Lock()
+unreachable: set[str] = set()  # databases whose last test failed at the network level: tested first next time
+
+
+def remember_reachability(key: str, reached: bool) -> None:
+    with _lock:
+        if reached:
+            unreachable.discard(key)
+        elif len(unreachable) < REMEMBERED:
+            unreachable.add(key)
 
 
 def inspector(key: str, org_ids: list[str]):

@@ -102,6 +102,7 @@ def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None, scope=(
     def check(item):
         url, members = item
         result = gate.probe(state, url, fleet.inspector(mask(url), [s.id for s in members]))
+        fleet.remember_reachability(mask(url), result.code not in SERVER_FAILURES)
         _attach_health(members, result.details)
         for status in members:
             status.code, status.message, status.latency_ms = result.code, result.message, result.latency_ms
@@ -115,8 +116,11 @@ def collect(state: Tenancy, concurrency: int = 8, progress=lambda: None, scope=(
             status.shares_database_with = sorted(s.id for s in members if s is not status)
         progress()
 
+    # Databases that failed at the network level last time first: their timeouts then run
+    # beside the live databases' work rather than after it.
+    ordered = sorted(urls.values(), key=lambda item: mask(item[0]) not in fleet.unreachable)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        list(pool.map(check, urls.values()))
+        list(pool.map(check, ordered))
     main_health(state, [s for s in statuses if s.mode == "shared"])
     count_leftovers([s for s in statuses if s.mode != "shared"])
     moves_in_progress({s.id: s for s in statuses})
