@@ -253,3 +253,42 @@ def fill_donors(conn: psycopg.Connection, org: str, count: int) -> None:
         FROM generate_series(1, %(n)s) g""",
         {"org": org, "n": count},
     )
+
+
+class Silent:
+    """A loopback socket that accepts connections and never says a word: a database that hangs."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+@contextmanager
+def stderr_to(path: str):
+    """Processes started inside write their standard error to path (gunicorn logs every request)."""
+    saved = os.dup(2)
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stderr.flush()
+    os.dup2(target, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)

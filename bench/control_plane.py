@@ -37,13 +37,13 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from urllib.parse import quote
 
 import psycopg
 
-from bench.common import ROOT, Client, Databases, add_bench_admin, db_url, gunicorn, percentile
+from bench.common import ROOT, Client, Databases, add_bench_admin, db_url, gunicorn, percentile, stderr_to
 
 BUSY = 3  # organizations 00001..00003: first by name, millions of events each at full size
 BUSY_SHARE = 0.6  # of the tenant reads
@@ -462,21 +462,6 @@ def prune(url: str, layout: Layout) -> dict:
         "longest": max((s for _, s in writer.samples), default=float("nan")),
         "longest_during": max(during, default=float("nan")),
     }
-
-
-@contextmanager
-def stderr_to(path: str):
-    """Processes started inside write their standard error to path (gunicorn logs every request)."""
-    saved = os.dup(2)
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    sys.stderr.flush()
-    os.dup2(target, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(target)
 
 
 def server_log_summary(path: str) -> str:

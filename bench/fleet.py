@@ -18,20 +18,27 @@ and 10 timed out.
 """
 
 import argparse
-import os
 import re
 import socket
 import statistics
-import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
 import psycopg
 
-from bench.common import Client, Databases, add_bench_admin, db_url, fill_donors, gunicorn, percentile
+from bench.common import (
+    Client,
+    Databases,
+    Silent,
+    add_bench_admin,
+    db_url,
+    fill_donors,
+    gunicorn,
+    percentile,
+    stderr_to,
+)
 
 CONNECT_TIMEOUT = 2
 DONORS_PER_ORG = 10
@@ -47,30 +54,6 @@ def progress(message: str) -> None:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
-
-
-class Silent:
-    """A loopback socket that accepts connections and never says a word (held open until close)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(100)
-        self.port = self.sock.getsockname()[1]
-        self.held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                self.held.append(self.sock.accept()[0])
-            except OSError:
-                return
-
-    def close(self):
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
 
 
 def closed_ports(n: int, taken: set[int]) -> list[int]:
@@ -120,21 +103,6 @@ def setup(dbs: Databases, reachable: int, refused: list[int], silent: list[Silen
                 fill_donors(conn, org, DONORS_PER_ORG)
     progress(f"{total} organizations and their donors in {time.perf_counter() - started:.1f} s")
     return main, expected
-
-
-@contextmanager
-def stderr_to(path: str):
-    """Processes started inside write their standard error to path (gunicorn logs every request)."""
-    saved = os.dup(2)
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    sys.stderr.flush()
-    os.dup2(target, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(target)
 
 
 def server_log(path: str) -> tuple[list[str], list[str]]:

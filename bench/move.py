@@ -21,16 +21,14 @@ connect timeout (5 s).
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 import psycopg
 
 from app.operations import bulk_load
-from bench.common import ROOT, Databases, db_url, free_port
+from bench.common import ROOT, Databases, Silent, db_url, free_port
 from bench.donors import ORG, load
 
 TABLES = ("Campaign", "Donor", "DonorPreference", "Donation")
@@ -110,23 +108,6 @@ def bench_move(dbs: Databases, source: str, org: str) -> None:
     ratio = ceiling / ours
     print(f"ratio: {ratio:.2f} of the ceiling  target >= 0.70  {'PASS' if ratio >= 0.7 else 'FAIL'}")
     assert all(verified[t]["count"] == n for t, n in counts.items())
-
-
-class Silent:
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1024)
-        self.port = self.sock.getsockname()[1]
-        self.held = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                self.held.append(self.sock.accept()[0])
-            except OSError:
-                return
 
 
 def bench_status(dbs: Databases) -> None:

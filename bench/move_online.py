@@ -9,14 +9,16 @@ that donor), following docs/platform.md (on the fence error: re-read the route, 
 once). After --before seconds of writes alone, `flask tenants move bench-org-1 --to <empty
 migrated database>` runs beside it. Reported: the move's time and rows/s, the longest
 writer transaction during the move (the cutover pause is in it), the writer's p99 during
-the move against its p99 before (same run), and acknowledged writes missing afterwards.
+the move against its p99 before (same run), and acknowledged writes missing afterwards;
+then the writer's p50/p99/max and transactions by the move phase active when each began
+(the "phase X: ..." lines the move prints on stderr, timestamped as they arrive).
 Targets: longest pause < 1 s; p99 during <= 3 x p99 before; nothing lost.
 """
 
 import argparse
-import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -77,6 +79,30 @@ class Writer(threading.Thread):
         self.acked.append(gift)
 
 
+def read_phases(stream, phases: list[tuple[float, str]], lines: list[str]) -> None:
+    """Timestamps each "phase X: ..." line of the move's stderr as it arrives; keeps every line."""
+    for line in stream:
+        lines.append(line)
+        if line.startswith("phase "):
+            phases.append((time.monotonic(), line.split(":", 1)[0].removeprefix("phase ")))
+
+
+def by_phase(samples, move_started: float, move_ended: float, phases, p99_before: float) -> None:
+    """The writer's transactions bucketed by the move phase active when each began."""
+    starts = [(samples[0][0], "before"), (move_started, "start")] + phases + [(move_ended, "after")]
+    ends = [t for t, _ in starts[1:]] + [samples[-1][0]]
+    began = time.strftime("%H:%M:%S", time.localtime(time.time() - time.monotonic() + move_started))
+    print(f"\nwriter by move phase (at: seconds since the move began at {began}; p99 x: against p99 before)")
+    print(f"{'phase':<10}{'at s':>8}{'secs':>8}{'tx':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'p99 x':>7}")
+    for (begun, phase), end in zip(starts, ends):
+        inside = [s * 1000 for t, s in samples if begun <= t < end or (phase == "after" and t >= begun)]
+        p99 = percentile(inside, 99)
+        print(
+            f"{phase:<10}{begun - move_started:>8.1f}{end - begun:>8.1f}{len(inside):>7}{percentile(inside, 50):>9.2f}"
+            f"{p99:>9.2f}{max(inside, default=float('nan')):>9.2f}{p99 / 1000 / p99_before:>7.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", required=True, help="a database kept by bench.donors --keep")
@@ -104,21 +130,28 @@ def run(main: str, target: str, args) -> None:
     writer.start()
     time.sleep(args.before)
     env = {**os.environ, "APP_ENV": "testing", "DATABASE_URL": main}
-    move_started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "tenants", "move", org, "--to", target, "--json"],
+    move_started, phases, errs = time.monotonic(), [], []
+    # not --json: that silences the phase lines; the pause is read from the summary instead
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "tenants", "move", org, "--to", target],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+    reader = threading.Thread(target=read_phases, args=(proc.stderr, phases, errs), daemon=True)
+    reader.start()
+    out = proc.stdout.read()
+    proc.wait()
     move_ended = time.monotonic()
+    reader.join()
     time.sleep(3)  # the writer meets the fence and follows the route
     writer.stop.set()
     writer.join()
-    if done.returncode != 0:
-        raise SystemExit(f"the move failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
-    report = json.loads(done.stdout)
+    if proc.returncode != 0:
+        raise SystemExit(f"the move failed: {out[-2000:]} {''.join(errs)[-2000:]}")
+    pause, attempts = re.search(r"writes paused (\S+) ms at the switch \((\d+) attempt", out).groups()
     before = [s for t, s in writer.samples if t < move_started]
     during = [s for t, s in writer.samples if move_started <= t <= move_ended]
     with psycopg.connect(target) as conn:
@@ -130,10 +163,7 @@ def run(main: str, target: str, args) -> None:
         f"{org}: {rows:,} rows moved online in {seconds:.1f} s ({rows / seconds:,.0f} rows/s), "
         f"writer at {args.tps} tx/s: {len(before)} tx before, {len(during)} during"
     )
-    print(
-        f"cutover: writes paused {report['progress']['last_pause_ms']} ms "
-        f"({report['progress']['cutover_attempts']} attempt(s))"
-    )
+    print(f"cutover: writes paused {pause} ms ({attempts} attempt(s))")
     print(
         f"longest writer transaction during the move: {longest * 1000:.1f} ms  target < 1000 ms  "
         f"{'PASS' if longest < 1 else 'FAIL'}"
@@ -146,6 +176,7 @@ def run(main: str, target: str, args) -> None:
         f"acknowledged writes: {len(writer.acked)}, lost: {len(lost)}  target 0  {'PASS' if not lost else 'FAIL'}; "
         f"writer errors: {len(writer.errors)} {writer.errors[:3]}"
     )
+    by_phase(writer.samples, move_started, move_ended, phases, p99_before)
 
 
 if __name__ == "__main__":
