@@ -195,10 +195,10 @@ def verify_touched(src, dst, org_id: str, plan) -> None:
 
 
 def switch(state, plan) -> None:
-    org = plan.org
+    org, org_id = plan.org, plan.org.id  # read before the commit expires it: no new read transaction
     org.database_url = seal(render(plan.target_url), state.fernet) if plan.direction == "dedicated" else None
     db.session.commit()
-    state.registry.release(org.id)
+    state.registry.release(org_id)
 
 
 def abort(source: WritableDatabase, target: WritableDatabase | None, org_id: str) -> dict:
