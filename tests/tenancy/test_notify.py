@@ -71,8 +71,10 @@ def test_a_save_in_one_process_is_served_by_another_on_its_next_request(make_app
     two.get("/organizations/org-a/donors")
 
     def last_read() -> str:
-        query = """SELECT outcome FROM "AuditEvent" WHERE action = 'tenant.read' ORDER BY id DESC LIMIT 1"""
-        return sql(databases["main"], query)[0][0]
+        """fallback, dedicated or shared: the read's outcome, and where its detail says it was served from."""
+        query = """SELECT outcome, detail FROM "AuditEvent" WHERE action = 'tenant.read' ORDER BY id DESC LIMIT 1"""
+        outcome, detail = sql(databases["main"], query)[0]
+        return outcome if outcome != "ok" else ("shared" if detail.startswith("shared:") else "dedicated")
 
     assert last_read() == "fallback"  # remembered as failing for TENANT_RETRY_AFTER (300 s)
     with second.app_context():

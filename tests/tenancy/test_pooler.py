@@ -67,10 +67,10 @@ def test_pooled_database_tests_ok_saves_without_force_and_serves_thirty_pages(ma
         response.close()
     reads = sql(
         databases["main"],
-        """SELECT outcome, count(*) FROM "AuditEvent"
-                                      WHERE action = 'tenant.read' AND "organizationId" = 'org-p' GROUP BY 1""",
+        """SELECT outcome, detail LIKE 'shared:%%', count(*) FROM "AuditEvent"
+                                      WHERE action = 'tenant.read' AND "organizationId" = 'org-p' GROUP BY 1, 2""",
     )
-    assert reads == [("dedicated", 30)]  # every page from the dedicated database, none by fallback
+    assert reads == [("ok", False, 30)]  # every page from the dedicated database, none by fallback
     assert "Hopper" in client.get("/organizations/org-p/donors?q=hop").get_data(as_text=True)
 
 
