@@ -11,7 +11,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     app.config.from_object((config_class or config_class_from_env())(**overrides))
 
-    from app import audit, cli, headers, logging_setup, pooling, request_log, security
+    from app import audit, cli, headers, i18n, logging_setup, pooling, request_log, security
     from app.command_hint import flask_command
     from app.errors import handlers as errors
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
@@ -20,6 +20,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     logging_setup.init_app(app)
     request_log.init_app(app)
     headers.init_app(app)  # first: plain HTTP is redirected before anything else answers it
+    i18n.init_app(app)
     db.init_app(app)
     with app.app_context():
         pooling.ping_when_idle(db.engine)

@@ -9,15 +9,18 @@ import time
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import bindparam, select, update
 
 from app.extensions import db, limiter, login_manager
+from app.i18n import clear_session
 from app.models import AdminOrganization, AdminUser
 from app.models.main import AdminIdentity
 
 PUBLIC_ENDPOINTS = {
     "auth.login",
+    "auth.language",
     "system.healthz",
     "system.readyz",
     "system.favicon",
@@ -75,7 +78,7 @@ def end_sessions(admin_id: int) -> None:
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    flash("Please sign in to continue.", "info")
+    flash(_("Please sign in to continue."), "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
@@ -97,7 +100,7 @@ def require_sign_in():
 def require_owner() -> None:
     """The one owner guard: viewers may look, only owners change anything."""
     if not current_user.is_owner:
-        abort(403, description="Only owners can do this; viewers may look but not change anything.")
+        abort(403, description=_("Only owners can do this; viewers may look but not change anything."))
 
 
 def enforce_idle_timeout():
@@ -106,8 +109,8 @@ def enforce_idle_timeout():
     last = session.get("last_seen", now)
     if now - last > current_app.config["ADMIN_SESSION_IDLE_MINUTES"] * 60:
         logout_user()
-        session.clear()
-        flash("You were signed out after a period without activity. Sign in again to continue.", "info")
+        clear_session()
+        flash(_("You were signed out after a period without activity. Sign in again to continue."), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if now - last >= 60:  # refresh at most once a minute, not a new cookie on every request
         session["last_seen"] = now
@@ -135,5 +138,5 @@ connectivity_test_limit = limiter.shared_limit(
     lambda: current_app.config["TENANT_TEST_RATE_LIMIT"],
     scope="connectivity-test",
     key_func=admin_key,
-    error_message="Too many connectivity tests in a short time (TENANT_TEST_RATE_LIMIT)",
+    error_message=lambda: _("Too many connectivity tests in a short time (TENANT_TEST_RATE_LIMIT)"),
 )

@@ -1,5 +1,6 @@
 // Test connection without reloading the page, so the URL typed stays in the field.
 // Without JavaScript the button posts the form and the server renders the result.
+// Its words come translated from the page (the button's data-* attributes).
 (function () {
   const form = document.getElementById("database-form");
   const button = document.querySelector("[data-testid=test-button]");
@@ -9,7 +10,7 @@
     event.preventDefault();
     button.disabled = true;
     box.className = "";
-    box.textContent = "Testing…";
+    box.textContent = button.dataset.testing;
     try {
       const response = await fetch(button.formAction, {
         method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
@@ -28,7 +29,9 @@
       message.dataset.testid = "probe-message";
       message.textContent = data.message;
       alert.append(code, message);
-      const details = data.ok ? [data.serverVersion, data.latencyMs + " ms", "schema " + data.schemaRevision].join(" · ") : data.hint;
+      const latency = new Intl.NumberFormat(document.documentElement.lang).format(data.latencyMs);
+      const schema = button.dataset.schema.replace("{revision}", data.schemaRevision);
+      const details = data.ok ? [data.serverVersion, latency + " ms", schema].join(" · ") : data.hint;
       if (details) {
         const small = document.createElement("div");
         small.className = "small mt-1";
@@ -47,11 +50,11 @@
         badge.textContent = data.code;
         const when = document.createElement("span");
         when.className = "text-muted small ms-1";
-        when.textContent = "just now";
+        when.textContent = button.dataset.justNow;
         lastTest.replaceChildren(badge, when);
       }
     } catch (error) {
-      box.textContent = "The test could not be run: " + error;
+      box.textContent = button.dataset.failed + " " + error;
     } finally {
       button.disabled = false;
     }

@@ -189,7 +189,7 @@ def test_hints_from_a_make_run_checkout_run_as_printed(make_app, new_database):
 
         probe = tenancy().probe(make_url(bare))
     assert probe.code == "schema_missing"
-    command = re.search(r"Run the migrations on it: (.*)$", probe.hint).group(1).replace("<url>", bare)
+    command = re.search(r"Run the migrations on it: (.*)$", str(probe.hint)).group(1).replace("<url>", bare)
     assert (
         command.startswith('DATABASE_URL="') and "APP_ENV=development .venv/bin/flask --app wsgi db upgrade" in command
     )

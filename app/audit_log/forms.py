@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
@@ -7,11 +8,11 @@ from app.query_forms import QueryForm
 class AuditFilterForm(QueryForm):
     """The /audit query string."""
 
-    organization = StringField("Organization", validators=[Optional(), Length(max=100)])
-    admin = StringField("Admin", validators=[Optional(), Length(max=320)])
-    action = StringField("Action", validators=[Optional(), Length(max=100)])
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    organization = StringField(_l("Organization"), validators=[Optional(), Length(max=100)])
+    admin = StringField(_l("Admin"), validators=[Optional(), Length(max=320)])
+    action = StringField(_l("Action"), validators=[Optional(), Length(max=100)])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
     before = IntegerField(validators=[Optional(), NumberRange(min=1, max=2**63 - 1)])
 
     def filters(self) -> dict:

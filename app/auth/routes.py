@@ -2,6 +2,8 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
@@ -9,9 +11,8 @@ from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.passwords import authenticate
 from app.extensions import db, limiter
+from app.i18n import LANGUAGES, clear_session
 from app.security import end_sessions, find_admin
-
-SIGN_IN_FAILED = "Invalid email or password."
 
 
 def safe_next(target: str | None) -> str:
@@ -30,9 +31,10 @@ def account_key() -> str:
     return f"login:{email}:{request.remote_addr}:{admin.session_generation if admin else 0}"
 
 
-LOCKED = (
+LOCKED = _l(
     "Too many failed sign-ins for this account from this address: it is locked here for a while. "
-    "Wait 15 minutes, or ask an operator to run flask --app wsgi reset-password for it."
+    "Wait 15 minutes, or ask an operator to run %(command)s for it.",
+    command="flask --app wsgi reset-password",
 )
 
 
@@ -42,14 +44,14 @@ LOCKED = (
     lambda: current_app.config["LOGIN_RATE_LIMIT_IP"],
     methods=["POST"],
     key_func=get_remote_address,
-    error_message="Too many sign-in attempts from this address; wait a minute and try again.",
+    error_message=lambda: _("Too many sign-in attempts from this address; wait a minute and try again."),
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
     methods=["POST"],
     key_func=account_key,
     deduct_when=lambda response: response.status_code == 401,
-    error_message=LOCKED,
+    error_message=lambda: str(LOCKED),
 )
 def login():
     if current_user.is_authenticated:
@@ -58,9 +60,9 @@ def login():
     if form.validate_on_submit():
         admin = authenticate(form.email.data, form.password.data)
         if admin is None:
-            flash(SIGN_IN_FAILED, "danger")
+            flash(_("Invalid email or password."), "danger")
             return render_template("auth/login.html", form=form), 401
-        session.clear()  # a new session on sign-in: nothing from before survives
+        clear_session()  # a new session on sign-in: nothing from before survives but the language
         login_user(admin)
         session["last_seen"] = int(time.time())
         return redirect(safe_next(request.args.get("next")))
@@ -74,6 +76,14 @@ def logout():
         end_sessions(current_user.id)  # on the server: a cookie saved before this no longer works
         db.session.commit()
     logout_user()
-    session.clear()
-    flash("You have been signed out.", "info")
+    clear_session()
+    flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    """The navigation bar's switch: the language is kept in the session (CSRF-checked post)."""
+    if request.form.get("lang") in LANGUAGES:
+        session["lang"] = request.form["lang"]
+    return redirect(safe_next(request.form.get("next")))

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import InvalidOperation
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 
@@ -29,5 +30,5 @@ def decode_cursor(salt: str, token: str, sort: str, readers) -> tuple[str, tuple
         return data["d"], tuple(read(value) for read, value in zip(readers, data["k"]))
     except (BadSignature, KeyError, TypeError, ValueError, InvalidOperation):
         raise BadRequest(
-            "This page link is not valid (it may come from another search); start again from the first page."
+            _("This page link is not valid (it may come from another search); start again from the first page.")
         ) from None

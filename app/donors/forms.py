@@ -1,23 +1,24 @@
 """The donor list's query string: search, filters, sort and cursor, validated (400 otherwise)."""
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app.query_forms import QueryForm
 
 SORT_CHOICES = [
-    SelectChoice("name", "Last name"),
-    SelectChoice("created", "Newest first"),
-    SelectChoice("total", "Lifetime total"),
+    SelectChoice("name", _l("Last name")),
+    SelectChoice("created", _l("Newest first")),
+    SelectChoice("total", _l("Lifetime total")),
 ]
 
 
 class DonorListForm(QueryForm):
-    q = StringField("Search", validators=[Optional(), Length(max=200)])
-    campaign = StringField("Campaign", validators=[Optional(), Length(max=100)])
-    since = DateField("Gave since", validators=[Optional()])
-    opted_in = BooleanField("Opted in to email")
-    sort = SelectField("Sort", choices=SORT_CHOICES, default="name", validate_choice=True)
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
+    campaign = StringField(_l("Campaign"), validators=[Optional(), Length(max=100)])
+    since = DateField(_l("Gave since"), validators=[Optional()])
+    opted_in = BooleanField(_l("Opted in to email"))
+    sort = SelectField(_l("Sort"), choices=SORT_CHOICES, default="name", validate_choice=True)
     cursor = StringField(validators=[Optional(), Length(max=1000)])
 
     def filters(self) -> dict:

@@ -1,6 +1,7 @@
 """Read-only donor pages: GET only, on the organization's read-only tenant session."""
 
 from flask import abort, g, render_template, request
+from flask_babel import gettext as _
 
 from app import audit
 from app.csv_export import csv_response
@@ -16,16 +17,9 @@ from app.tenancy.hooks import reads_tenant_data
 reads_tenant_data(bp)
 
 
-@bp.app_template_filter("money")
-def money(amount) -> str:
-    """1234.5 -> "1,234.50". A filter, not "{:,.2f}".format in templates: Jinja calls a
-    filter directly, a method through its call wrapper, and the donor list formats 50."""
-    return f"{amount:,.2f}"
-
-
 @bp.errorhandler(BadRequest)
 def bad_request(exc: BadRequest):
-    return error_response(400, "Bad Request", str(exc))
+    return error_response(400, str(exc))
 
 
 @bp.get("/organizations/<org_id>/donors")
@@ -59,7 +53,7 @@ def detail(donor_id: str):
     cursor = request.args.get("cursor")
     donor, gifts = donor_with_gifts(g.tenant_session, donor_id, cursor)
     if donor is None:  # another organization's donor is a 404 too
-        abort(404, description="Donor not found")
+        abort(404, description=_("Donor not found"))
     return render_template(
         "donors/detail.html", donor=donor, gifts=gifts, years=yearly_totals(g.tenant_session, donor.id, gifts, cursor)
     )

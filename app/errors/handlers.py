@@ -4,6 +4,8 @@ import math
 import time
 
 from flask import Flask, current_app, g, make_response, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
@@ -13,9 +15,21 @@ from app.errors.responses import error_response
 from app.extensions import db, limiter, login_manager
 from app.tenancy.service import TenantUnavailable, failed_mid_request
 
+TENANT_DOWN = _l("Organization database unavailable")
+
+# werkzeug's own descriptions (English), for the errors the console raises without one.
+DESCRIPTIONS = {
+    404: _l("The page was not found. Check the address, or go back to the organizations."),
+    405: _l("This address does not take that kind of request."),
+    413: _l("What was sent is too large."),
+}
+
 
 def handle_http(exc: HTTPException):
-    return error_response(exc.code or 500, exc.name, exc.description or exc.name)
+    status = exc.code or 500
+    own = exc.description is not type(exc).description  # abort(..., description=...) is already in words
+    message = exc.description if own else DESCRIPTIONS.get(status, exc.description or exc.name)
+    return error_response(status, message)
 
 
 def handle_rate_limited(exc: RateLimitExceeded):
@@ -23,7 +37,9 @@ def handle_rate_limited(exc: RateLimitExceeded):
     limit = limiter.current_limit
     retry = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
     body, status = error_response(
-        429, "Too Many Requests", f"{exc.description.rstrip('.')}. Try again in {retry} s.", code="rate_limited"
+        429,
+        _("%(reason)s. Try again in %(seconds)d s.", reason=exc.description.rstrip("."), seconds=retry),
+        code="rate_limited",
     )
     response = make_response(body, status)
     response.headers["Retry-After"] = str(retry)
@@ -32,16 +48,13 @@ def handle_rate_limited(exc: RateLimitExceeded):
 
 def handle_csrf(exc: CSRFError):
     return error_response(
-        400,
-        "Bad Request",
-        "The form expired or was not sent from this console. Reload the page and try again.",
-        code="csrf_failed",
+        400, _("The form expired or was not sent from this console. Reload the page and try again."), code="csrf_failed"
     )
 
 
 def handle_tenant_unavailable(exc: TenantUnavailable):
     db.session.rollback()
-    return error_response(503, "Organization database unavailable", exc.message, code=exc.code, hint=exc.hint)
+    return error_response(503, exc.message, code=exc.code, hint=exc.hint, title=TENANT_DOWN)
 
 
 def handle_database_down(exc: OperationalError):
@@ -52,17 +65,14 @@ def handle_database_down(exc: OperationalError):
         failed_mid_request(exc)
         return error_response(
             503,
-            "Organization database unavailable",
-            "The organization's database did not answer in time. Try again in a moment.",
+            _("The organization's database did not answer in time. Try again in a moment."),
             code="tenant_database_error",
+            title=TENANT_DOWN,
         )
     if "_login_user" not in g:  # render the page without asking the database that is down who is signed in
         g._login_user = login_manager.anonymous_user()
     return error_response(
-        503,
-        "Service Unavailable",
-        "The console's main database is not answering. Try again in a moment.",
-        code="main_database_unavailable",
+        503, _("The console's main database is not answering. Try again in a moment."), code="main_database_unavailable"
     )
 
 
@@ -71,8 +81,10 @@ def handle_bad_data(exc: DataError):
     db.session.rollback()
     return error_response(
         400,
-        "Bad Request",
-        "The input holds characters or values that cannot be used (for example a NUL byte). Correct it and try again.",
+        _(
+            "The input holds characters or values that cannot be used (for example a NUL byte). "
+            "Correct it and try again."
+        ),
         code="bad_request",
     )
 
@@ -80,7 +92,7 @@ def handle_bad_data(exc: DataError):
 def handle_unexpected(exc: Exception):
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     db.session.rollback()
-    return error_response(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
+    return error_response(500, _("Something went wrong on our side; it has been logged."))
 
 
 def init_app(app: Flask) -> None:

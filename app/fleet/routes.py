@@ -28,4 +28,5 @@ def index():
         busiest=fleet.busiest(rows),
         fullest=fleet.fullest(rows),
         timeout=current_app.config["TENANT_CONNECT_TIMEOUT"],
+        main_target=fleet.MAIN_TARGET,
     )

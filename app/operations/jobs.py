@@ -13,6 +13,7 @@ import uuid
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
 from redis import Redis
 from rq import Queue, SimpleWorker
 
@@ -40,8 +41,11 @@ def queue() -> Queue:
     url = current_app.config["REDIS_URL"]
     if not url:
         raise JobsUnavailable(
-            f"Moves from the console need REDIS_URL and a worker ({flask_command('worker')}); "
-            f"or run {flask_command('tenants move')} on the command line."
+            _l(
+                "Moves from the console need REDIS_URL and a worker (%(worker)s); or run %(move)s on the command line.",
+                worker=flask_command("worker"),
+                move=flask_command("tenants move"),
+            )
         )
     return Queue(QUEUE, connection=Redis.from_url(url))
 
@@ -64,11 +68,13 @@ def start(org: Organization, kind: str, target_text: str | None, actor_email: st
     if kind == "provision":
         server = current_app.config["TENANT_PROVISION_SERVER_URL"]
         if not server:
-            raise JobsUnavailable("Provisioning from the console needs TENANT_PROVISION_SERVER_URL.")
+            raise JobsUnavailable(_l("Provisioning from the console needs TENANT_PROVISION_SERVER_URL."))
         label = f"a new database on {mask(parse_database_url(server, allow_sqlite=False))}"
     running = latest(org.id)
     if kind != "abort" and running is not None and running.state in ACTIVE:
-        raise TransferError(f"a {running.kind} of {org.id} is already {running.state}")
+        raise TransferError(
+            _l("A %(kind)s of %(org)s is already %(state)s.", kind=running.kind, org=org.id, state=running.state)
+        )
     job = OperationJob(
         id=uuid.uuid4().hex,
         organization_id=org.id,

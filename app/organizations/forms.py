@@ -1,5 +1,6 @@
 from urllib.parse import quote
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -9,7 +10,7 @@ SSL_MODES = ["", "disable", "allow", "prefer", "require", "verify-ca", "verify-f
 PLAIN = {"autocomplete": "off", "spellcheck": "false"}
 
 
-def url_field(label: str, placeholder: str = "postgresql://user:password@host:5432/org_db") -> StringField:
+def url_field(label, placeholder: str = "postgresql://user:password@host:5432/org_db") -> StringField:
     """A database URL as typed: never autocompleted or spell-checked (it may hold a password)."""
     return StringField(
         label,
@@ -19,20 +20,22 @@ def url_field(label: str, placeholder: str = "postgresql://user:password@host:54
 
 
 class DatabaseUrlForm(FlaskForm):
-    database_url = url_field("New database URL")
+    database_url = url_field(_l("New database URL"))
     # pgAdmin's way, beside the URL field (which stays for pasting): the password is typed
     # into a password input, never shown; the parts build the same URL.
-    host = StringField("Host", validators=[Optional(), Length(max=255)], render_kw=PLAIN)
-    port = IntegerField("Port", validators=[Optional(), NumberRange(1, 65535)], render_kw={"placeholder": "5432"})
-    dbname = StringField("Database", validators=[Optional(), Length(max=63)], render_kw=PLAIN)
-    user = StringField("User", validators=[Optional(), Length(max=63)], render_kw=PLAIN)
+    host = StringField(_l("Host"), validators=[Optional(), Length(max=255)], render_kw=PLAIN)
+    port = IntegerField(_l("Port"), validators=[Optional(), NumberRange(1, 65535)], render_kw={"placeholder": "5432"})
+    dbname = StringField(_l("Database"), validators=[Optional(), Length(max=63)], render_kw=PLAIN)
+    user = StringField(_l("User"), validators=[Optional(), Length(max=63)], render_kw=PLAIN)
     password = PasswordField(
-        "Password", validators=[Optional(), Length(max=1024)], render_kw={"autocomplete": "new-password"}
+        _l("Password"), validators=[Optional(), Length(max=1024)], render_kw={"autocomplete": "new-password"}
     )
-    sslmode = SelectField("sslmode", choices=[SelectChoice(mode, mode or "default") for mode in SSL_MODES], default="")
-    force = BooleanField("Save even though the test failed")
-    test = SubmitField("Test connection")
-    save = SubmitField("Save")
+    sslmode = SelectField(
+        "sslmode", choices=[SelectChoice(mode, mode or _l("default")) for mode in SSL_MODES], default=""
+    )
+    force = BooleanField(_l("Save even though the test failed"))
+    test = SubmitField(_l("Test connection"))
+    save = SubmitField(_l("Save"))
 
     def typed_url(self) -> str:
         """The URL as pasted, or the one its parts build (user and password percent-encoded); "" for neither."""
@@ -54,20 +57,20 @@ class DatabaseUrlForm(FlaskForm):
 
 
 class ClearForm(FlaskForm):
-    confirm = BooleanField("Yes, return this organization to the shared database")
-    submit = SubmitField("Clear, return to shared mode")
+    confirm = BooleanField(_l("Yes, return this organization to the shared database"))
+    submit = SubmitField(_l("Clear, return to shared mode"))
 
 
 class MoveForm(FlaskForm):
-    target_url = url_field("Move to the database at")
-    to_shared = BooleanField("Back to the shared database")
-    start = SubmitField("Start the move")
+    target_url = url_field(_l("Move to the database at"))
+    to_shared = BooleanField(_l("Back to the shared database"))
+    start = SubmitField(_l("Start the move"))
 
 
 class ProvisionForm(FlaskForm):
-    start = SubmitField("Provision a dedicated database")
+    start = SubmitField(_l("Provision a dedicated database"))
 
 
 class AbortMoveForm(FlaskForm):
-    target_url = url_field("Target of the move (to remove its half-copied rows)", placeholder="")
-    abort = SubmitField("Abort the move")
+    target_url = url_field(_l("Target of the move (to remove its half-copied rows)"), placeholder="")
+    abort = SubmitField(_l("Abort the move"))

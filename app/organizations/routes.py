@@ -1,4 +1,6 @@
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select, text
 
@@ -29,6 +31,7 @@ from app.tenancy.urls import InvalidDatabaseUrl, without_password
 serves_organizations(bp)
 
 PAGE_SIZE = 50
+JOB_NAMES = {"move": _l("The move"), "abort": _l("The abort"), "provision": _l("The provisioning")}
 CHECK_ACTIONS = ("database.test", "database.save", "database.clear")
 OPERATION_ACTIONS = ("tenants.move", "tenants.migrate", "tenants.backup")
 
@@ -164,7 +167,7 @@ def test():
     if text:
         require_owner()  # viewers may test the stored URL only
     if not form.validate():
-        abort(400, description=f"Check what was typed: {form.problems()}.")
+        abort(400, description=_("Check what was typed: %(problems)s.", problems=form.problems()))
     probe = test_connection(g.org, text)
     if request.accept_mimetypes.best == "application/json":
         return {"success": True, "data": probe.as_json() | {"hint": probe.hint, "target": probe.target}}
@@ -178,7 +181,8 @@ def save():
     form = DatabaseUrlForm()
     if not form.validate() or not form.typed_url():
         flash(
-            "Enter a database URL (or its host and database) to save, or use Clear to return to shared mode.", "warning"
+            _("Enter a database URL (or its host and database) to save, or use Clear to return to shared mode."),
+            "warning",
         )
         return redirect(url_for("organizations.detail"))
     try:
@@ -187,11 +191,15 @@ def save():
         return render_detail(form, probe=refused.probe, status=422, typed=form.database_url.data)
     target = tenancy().describe(g.org).masked
     if not tenancy().uses_dedicated(g.org):  # saved, but not serving: say so rather than "now uses"
-        message = f"Saved {target}. ENABLE_MULTI_DATABASE is off, so the main database still serves {g.org.name}."
+        message = _(
+            "Saved %(target)s. ENABLE_MULTI_DATABASE is off, so the main database still serves %(name)s.",
+            target=target,
+            name=g.org.name,
+        )
     elif probe.ok:
-        message = f"Saved. {g.org.name} now uses {target}."
+        message = _("Saved. %(name)s now uses %(target)s.", name=g.org.name, target=target)
     else:
-        message = f"Saved although the test failed ({probe.code})."
+        message = _("Saved although the test failed (%(code)s).", code=probe.code)
     flash(message, "success" if probe.ok else "warning")
     return redirect(url_for("organizations.detail"))
 
@@ -202,10 +210,10 @@ def clear():
     form = ClearForm()
     if form.validate_on_submit():
         if not form.confirm.data:
-            flash("Tick the confirmation to return to shared mode.", "warning")
+            flash(_("Tick the confirmation to return to shared mode."), "warning")
         else:
             clear_database_url(g.org)
-            flash(f"{g.org.name} is back in shared mode: its pages read the main database.", "success")
+            flash(_("%(name)s is back in shared mode: its pages read the main database.", name=g.org.name), "success")
             return redirect(url_for("organizations.detail"))
     return render_template("organizations/clear.html", org=g.org, form=form, target=tenancy().describe(g.org))
 
@@ -217,7 +225,7 @@ def move():
     form = MoveForm()
     target = (form.target_url.data or "").strip() if form.validate() else ""
     if not target and not form.to_shared.data:
-        flash("Enter the URL of the database to move to, or tick 'Back to the shared database'.", "warning")
+        flash(_("Enter the URL of the database to move to, or tick 'Back to the shared database'."), "warning")
         return redirect(url_for("organizations.detail"))
     return queue_job("move", None if form.to_shared.data else target)
 
@@ -243,5 +251,13 @@ def queue_job(kind: str, target: str | None):
     except (InvalidDatabaseUrl, DnsFailure, TransferError, jobs.JobsUnavailable) as exc:
         flash(str(exc), "danger")
     else:
-        flash(f"The {kind} of {g.org.name} is queued (job {job.id[:8]}); this page follows it.", "info")
+        flash(
+            _(
+                "%(job)s of %(name)s is queued (job %(id)s); this page follows it.",
+                job=JOB_NAMES[kind],
+                name=g.org.name,
+                id=job.id[:8],
+            ),
+            "info",
+        )
     return redirect(url_for("organizations.detail"))

@@ -3,6 +3,7 @@
 Every change and every test writes an audit event with masked targets only.
 """
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, select
 from sqlalchemy.engine import URL
@@ -11,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import audit
 from app.command_hint import flask_command
 from app.extensions import db
+from app.i18n import english
 from app.models import TENANT_MODELS, Organization
 from app.tenancy.probe import ProbeResult, result
 from app.tenancy.service import tenancy
@@ -64,7 +66,7 @@ def test_connection(org: Organization, text: str | None) -> ProbeResult:
         elif org.database_url:
             url = tenancy().dedicated_url(org)
         else:
-            outcome = result("invalid_url", "Shared mode has no dedicated URL to test; enter one.")
+            outcome = result("invalid_url", _l("Shared mode has no dedicated URL to test; enter one."))
             audit.record("database.test", org_id=org.id, outcome=outcome.code, detail="shared")
             return outcome
     except InvalidDatabaseUrl as exc:
@@ -91,9 +93,14 @@ def save_database_url(org: Organization, text: str, *, force: bool = False) -> P
     if outcome.ok and not forced and rows_left_behind(org, url):
         outcome = result(
             "data_not_moved",
-            f"{org.id}'s rows are still in the shared database and {outcome.target} holds none of them (its "
-            f"pages would show no donors): move them first with {flask_command(f'tenants move {org.id} --to <url>')}.",
-            "Or save anyway, if the rows are meant to stay behind.",
+            _l(
+                "%(org)s's rows are still in the shared database and %(target)s holds none of them (its pages "
+                "would show no donors): move them first with %(command)s.",
+                org=org.id,
+                target=outcome.target,
+                command=flask_command(f"tenants move {org.id} --to <url>"),
+            ),
+            _l("Or save anyway, if the rows are meant to stay behind."),
             target=outcome.target,
         )
     if not outcome.ok and not forced:
@@ -141,4 +148,4 @@ def _target(outcome: ProbeResult) -> str:
 
 
 def _detail(outcome: ProbeResult) -> str:
-    return f"{_target(outcome)}: {outcome.message}"
+    return f"{_target(outcome)}: {english(outcome.message)}"

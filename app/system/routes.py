@@ -1,4 +1,5 @@
 from flask import current_app, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,9 +31,9 @@ SHOWN_SETTINGS = (
 def shown(value) -> str:
     """A setting as an operator reads it: on/off, none, not Python's True, False and []."""
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return _("on") if value else _("off")
     if value in ("", [], None):
-        return "none"
+        return _("none")
     return ", ".join(value) if isinstance(value, list) else str(value)
 
 
@@ -83,7 +84,7 @@ def system():
         for entry in registry.entries(current_user.organization_scope or None)
     ]
     settings = {name: shown(current_app.config[name]) for name in SHOWN_SETTINGS}
-    settings["TENANT_URL_ENCRYPTION_KEY"] = "set" if state.fernet else "not set"
+    settings["TENANT_URL_ENCRYPTION_KEY"] = _("set") if state.fernet else _("not set")
     main = {
         "target": mask(state.main_url),
         "schema": check_schema(db.session.connection()),

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
+from flask_babel import format_decimal, gettext
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
@@ -25,7 +26,9 @@ class Count:
     exact: bool
 
     def __str__(self) -> str:
-        return f"{self.value:,}" if self.exact else f"about {self.value:,}"
+        """In the reader's language: "1,234" or "about 1,234" ("environ 1 234")."""
+        number = format_decimal(self.value)
+        return number if self.exact else gettext("about %(number)s", number=number)
 
 
 class Explain(Executable, ClauseElement):

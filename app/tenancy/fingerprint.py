@@ -13,6 +13,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 EXPECTED_FILE = Path(__file__).with_name("expected_schema.json")
 TABLES = ["Donor", "Donation", "DonorPreference", "Campaign"]
 # Made only where the server lets the migration create pg_trgm/btree_gin: absent is not drift.
@@ -66,8 +68,10 @@ def differences(actual: dict[str, str]) -> list[str]:
 
 
 def describe(found: list[str]) -> str:
-    more = f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
-    return "; ".join(found[:SHOWN]) + more
+    shown = "; ".join(found[:SHOWN])
+    if len(found) <= SHOWN:
+        return shown
+    return _l("%(objects)s and %(more)d more", objects=shown, more=len(found) - SHOWN)
 
 
 if __name__ == "__main__":  # write expected_schema.json from a freshly migrated database

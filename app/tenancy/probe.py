@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 import psycopg
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import URL
 
 from app.tenancy import fingerprint
@@ -19,30 +20,39 @@ from app.tenancy.urls import InvalidDatabaseUrl, behind_pooler, connect_params, 
 PROBE_STATEMENT_TIMEOUT_MS = 3000
 
 MESSAGES = {
-    "ok": ("Connected.", ""),
-    "invalid_url": ("The URL is not valid.", "Check the URL's format: postgresql://user:password@host:port/database."),
-    "forbidden_target": ("That target is not allowed.", "Point the organization at its own database."),
-    "dns_failure": ("The host name could not be resolved.", "Check the host part of the URL."),
-    "refused": ("The server refused the connection: nothing is listening there.", "Check the host and the port."),
+    "ok": (_l("Connected."), ""),
+    "invalid_url": (
+        _l("The URL is not valid."),
+        _l("Check the URL's format: postgresql://user:password@host:port/database."),
+    ),
+    "forbidden_target": (_l("That target is not allowed."), _l("Point the organization at its own database.")),
+    "dns_failure": (_l("The host name could not be resolved."), _l("Check the host part of the URL.")),
+    "refused": (
+        _l("The server refused the connection: nothing is listening there."),
+        _l("Check the host and the port."),
+    ),
     "timeout": (
-        "The server did not answer in time.",
-        "Check the host and port, and that a firewall lets the console reach the database.",
+        _l("The server did not answer in time."),
+        _l("Check the host and port, and that a firewall lets the console reach the database."),
     ),
     "ssl_failed": (
-        "The encrypted (TLS) connection could not be set up.",
-        "Check sslmode, and that the server supports TLS.",
+        _l("The encrypted (TLS) connection could not be set up."),
+        _l("Check sslmode, and that the server supports TLS."),
     ),
-    "auth_failed": ("The server rejected the user name or password.", "Check the user and the password."),
-    "database_missing": ("The server has no database by that name.", "Check the database name after the last /."),
+    "auth_failed": (_l("The server rejected the user name or password."), _l("Check the user and the password.")),
+    "database_missing": (
+        _l("The server has no database by that name."),
+        _l("Check the database name after the last /."),
+    ),
     "permission_denied": (
-        "The user is not allowed to connect to or read this database.",
-        "Grant the user CONNECT on the database and SELECT on its tables.",
+        _l("The user is not allowed to connect to or read this database."),
+        _l("Grant the user CONNECT on the database and SELECT on its tables."),
     ),
     "schema_drift": (
-        "The schema is at head, but its tables' objects differ from what the migrations create.",
-        "Re-create what is missing or changed as the migrations define it (migrations/versions), then test again.",
+        _l("The schema is at head, but its tables' objects differ from what the migrations create."),
+        _l("Re-create what is missing or changed as the migrations define it (migrations/versions), then test again."),
     ),
-    "unknown": ("The connection failed for an unexpected reason.", "Check the database server's log."),
+    "unknown": (_l("The connection failed for an unexpected reason."), _l("Check the database server's log.")),
 }
 
 
@@ -66,7 +76,7 @@ class ProbeResult:
         return {
             "ok": self.ok,
             "code": self.code,
-            "message": self.message,
+            "message": str(self.message),
             "latencyMs": self.latency_ms,
             "serverVersion": self.server_version,
             "schemaRevision": self.schema_revision,
@@ -84,11 +94,15 @@ def result(code: str, message: str | None = None, hint: str | None = None, **ext
 # A pooler's own errors (PgBouncer's wording; Supavisor's is close): the existing codes,
 # with a message that says the pooler answered, not the database server.
 POOLER_ERRORS = (
-    ("no such database", "database_missing", "The pooler has no database by that name."),
-    ("no more connections allowed", "refused", "The pooler refused the connection: it takes no more clients."),
-    ("query_wait_timeout", "timeout", "The pooler found no free server connection in time (its pool is exhausted)."),
-    ("cannot connect to server", "refused", "The pooler could not reach its database server."),
-    ("server login has been failing", "refused", "The pooler could not reach its database server."),
+    ("no such database", "database_missing", _l("The pooler has no database by that name.")),
+    ("no more connections allowed", "refused", _l("The pooler refused the connection: it takes no more clients.")),
+    (
+        "query_wait_timeout",
+        "timeout",
+        _l("The pooler found no free server connection in time (its pool is exhausted)."),
+    ),
+    ("cannot connect to server", "refused", _l("The pooler could not reach its database server.")),
+    ("server login has been failing", "refused", _l("The pooler could not reach its database server.")),
 )
 
 
@@ -144,22 +158,22 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int, inspect=None)
     try:
         addresses = policy.check(url)
     except InvalidDatabaseUrl as exc:
-        return result(exc.code, str(exc), target=target)
+        return result(exc.code, exc.args[0], target=target)
     except DnsFailure as exc:
-        return result("dns_failure", str(exc), target=target)
+        return result("dns_failure", exc.args[0], target=target)
     try:
         if url.get_backend_name() == "sqlite":
             (version, revision), drift, details = _read_sqlite(url), [], {}
         else:
             version, revision, drift, details = _read_postgres(url, addresses, connect_timeout, policy, inspect)
     except InvalidDatabaseUrl as exc:  # the main database behind another address
-        return result(exc.code, str(exc), target=target, latency_ms=_ms(started))
+        return result(exc.code, exc.args[0], target=target, latency_ms=_ms(started))
     except (psycopg.Error, sqlite3.Error) as exc:
         code, message = classify(exc), None
         if pooled := pooler_error(exc):
             message = pooled[1]
         elif code == "timeout":
-            message = f"The server did not answer within {connect_timeout} s."
+            message = _l("The server did not answer within %(seconds)s s.", seconds=connect_timeout)
         return result(code, message, target=target, latency_ms=_ms(started), pooler=behind_pooler(url))
     latency = _ms(started)
     status = status_for(revision)
@@ -174,9 +188,17 @@ def probe(url: URL, *, policy: TargetPolicy, connect_timeout: int, inspect=None)
     if not status.ok:
         return result(status.code, status.message, status.hint, **extra)
     if drift:
-        return result("schema_drift", f"{MESSAGES['schema_drift'][0]} {fingerprint.describe(drift)}.", **extra)
-    through = " through a connection pooler (transaction mode)" if extra["pooler"] else ""
-    return result("ok", f"Connected{through}; the schema is at head.", "", **extra)
+        objects = fingerprint.describe(drift)
+        return result(
+            "schema_drift",
+            _l("%(message)s %(objects)s.", message=MESSAGES["schema_drift"][0], objects=objects),
+            **extra,
+        )
+    if extra["pooler"]:
+        return result(
+            "ok", _l("Connected through a connection pooler (transaction mode); the schema is at head."), "", **extra
+        )
+    return result("ok", _l("Connected; the schema is at head."), "", **extra)
 
 
 def _ms(started: float) -> float:

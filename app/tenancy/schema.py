@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import Connection
 
 from app.command_hint import flask_command
@@ -26,19 +27,29 @@ class SchemaStatus:
 
     @property
     def message(self) -> str:
-        return {
-            "ok": f"Schema at head ({self.head}).",
-            "schema_missing": "The database has no schema: its migrations were never run.",
-            "schema_behind": f"The database is at revision {self.revision}, behind head {self.head}.",
-            "schema_ahead": f"The database is at revision {self.revision}, which this console does not know "
-            "(a newer version of the console migrated it).",
-        }[self.code]
+        """Lazy: in the reader's language wherever it is shown (English in commands)."""
+        texts = {
+            "ok": _l("Schema at head (%(head)s).", head=self.head),
+            "schema_missing": _l("The database has no schema: its migrations were never run."),
+            "schema_behind": _l(
+                "The database is at revision %(revision)s, behind head %(head)s.",
+                revision=self.revision,
+                head=self.head,
+            ),
+            "schema_ahead": _l(
+                "The database is at revision %(revision)s, which this console does not know "
+                "(a newer version of the console migrated it).",
+                revision=self.revision,
+            ),
+        }
+        return texts[self.code]
 
     @property
     def hint(self) -> str:
         if self.code == "schema_ahead":
-            return "Deploy the newer console version, or point the organization at another database."
-        return f'Run the migrations on it: DATABASE_URL="<url>" {flask_command("db upgrade")}'
+            return _l("Deploy the newer console version, or point the organization at another database.")
+        command = f'DATABASE_URL="<url>" {flask_command("db upgrade")}'
+        return _l("Run the migrations on it: %(command)s", command=command)
 
 
 @lru_cache(maxsize=1)

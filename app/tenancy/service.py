@@ -10,10 +10,13 @@ import threading
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app import audit
+from app.i18n import english
 from app.models import Organization
 from app.tenancy.engines import EngineEntry, EngineRegistry, make_read_only_engine
 from app.tenancy.notifications import RouteListener
@@ -23,6 +26,8 @@ from app.tenancy.schema import check_schema
 from app.tenancy.scoping import TenantSession
 from app.tenancy.targets import DnsFailure, TargetPolicy
 from app.tenancy.urls import InvalidDatabaseUrl, fernet_for, mask, parse_database_url, resolve_stored, storage_kind
+
+CORRECT_URL = _l("Correct the organization's database URL.")
 
 
 class TenantUnavailable(Exception):
@@ -149,31 +154,37 @@ class Tenancy:
         try:
             url = self.dedicated_url(org)
         except InvalidDatabaseUrl as exc:
-            raise TenantUnavailable(exc.code, str(exc), "Correct the organization's database URL.") from None
+            raise TenantUnavailable(exc.code, exc.args[0], CORRECT_URL) from None
         entry = self.registry.get(url, org.id)
         if entry.failing():
             raise TenantUnavailable(
-                entry.last_error_code, entry.last_error, "The console will try this database again shortly."
+                entry.last_error_code, entry.last_error, _l("The console will try this database again shortly.")
             )
         try:
             with entry.engine.connect() as connection:
                 if not entry.schema_ok:
                     status = check_schema(connection)
                     if not status.ok:
-                        raise TenantUnavailable(status.code, f"Schema mismatch: {status.message}", status.hint)
+                        raise TenantUnavailable(
+                            status.code, _l("Schema mismatch: %(message)s", message=status.message), status.hint
+                        )
                     entry.schema_ok = True
         except TenantUnavailable as problem:
             self._remember(org, entry, problem)
             raise
         except (InvalidDatabaseUrl, DnsFailure) as exc:  # the target check on connect
-            problem = TenantUnavailable(exc.code, str(exc), "Correct the organization's database URL.")
+            problem = TenantUnavailable(exc.code, exc.args[0], CORRECT_URL)
             self._remember(org, entry, problem)
             raise problem from None
         except (DBAPIError, SQLAlchemyError) as exc:
             problem = TenantUnavailable(
                 "unreachable",
-                f"The dedicated database {entry.masked} could not be reached: {_reason(exc)}.",
-                "Check that the database server is running and reachable from the console.",
+                _l(
+                    "The dedicated database %(target)s could not be reached: %(reason)s.",
+                    target=entry.masked,
+                    reason=_reason(exc),
+                ),
+                _l("Check that the database server is running and reachable from the console."),
             )
             self._remember(org, entry, problem)
             raise problem from None
@@ -184,7 +195,10 @@ class Tenancy:
         if entry.mark_failed(problem.code, problem.message, self.config["TENANT_RETRY_AFTER"]):
             # Once per failure window, not once per request.
             audit.record(
-                "tenant.unavailable", org_id=org.id, outcome=problem.code, detail=f"{entry.masked}: {problem.message}"
+                "tenant.unavailable",
+                org_id=org.id,
+                outcome=problem.code,
+                detail=f"{entry.masked}: {english(problem.message)}",
             )
 
 
@@ -194,15 +208,21 @@ def failed_mid_request(exc: Exception) -> None:
     if route is not None and route.entry is not None:
         route.entry.mark_failed(
             "unreachable",
-            f"The dedicated database {route.entry.masked} stopped answering: {_reason(exc)}.",
+            _l(
+                "The dedicated database %(target)s stopped answering: %(reason)s.",
+                target=route.entry.masked,
+                reason=_reason(exc),
+            ),
             tenancy().config["TENANT_RETRY_AFTER"],
         )
 
 
-def _reason(exc: Exception) -> str:
-    """A short cause without driver text (which may quote the connection string): the probe's classification."""
-    text = CODE_MESSAGES[classify(getattr(exc, "orig", None) or exc)][0].rstrip(".")
-    return text[0].lower() + text[1:]
+def _reason(exc: Exception) -> LazyString:
+    """A short cause without driver text (which may quote the connection string): the probe's
+    classification, lazy like the message it goes into (kept by the engine registry, shown in
+    each reader's language)."""
+    message = CODE_MESSAGES[classify(getattr(exc, "orig", None) or exc)][0]
+    return LazyString(lambda: (text := str(message).rstrip("."))[:1].lower() + text[1:])
 
 
 def tenancy() -> Tenancy:

@@ -14,6 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import psycopg
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import URL
 
 from app.tenancy.urls import ForbiddenTarget, connect_params
@@ -22,6 +23,7 @@ METADATA_ADDRESSES = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_addres
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 SECURE_SSL_MODES = {"require", "verify-ca", "verify-full"}
+IS_MAIN = _l("That is the console's own main database; clear the URL to use shared mode.")
 _resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
 
 
@@ -46,12 +48,14 @@ def resolve(host: str, port: int, timeout: float) -> list[str]:
     try:
         infos = future.result(timeout=timeout)
     except FutureTimeout:
-        raise DnsFailure(f"The host name {host} could not be resolved in {timeout:g} s.") from None
+        raise DnsFailure(
+            _l("The host name %(host)s could not be resolved in %(seconds)g s.", host=host, seconds=timeout)
+        ) from None
     except OSError:
-        raise DnsFailure(f"The host name {host} could not be resolved.") from None
+        raise DnsFailure(_l("The host name %(host)s could not be resolved.", host=host)) from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
-        raise DnsFailure(f"The host name {host} has no address.")
+        raise DnsFailure(_l("The host name %(host)s has no address.", host=host))
     return addresses
 
 
@@ -75,9 +79,9 @@ def forbidden_reason(text: str, denied_networks: list) -> str | None:
     """Why an address may never be a tenant database's, or None; decided without connecting."""
     address = canonical(text)
     if address.is_link_local or address in METADATA_ADDRESSES:
-        return "a link-local or cloud-metadata address"
+        return _l("a link-local or cloud-metadata address")
     if any(address in network or ipaddress.ip_address(text.split("%")[0]) in network for network in denied_networks):
-        return "in TENANT_DB_DENIED_NETWORKS"
+        return _l("in TENANT_DB_DENIED_NETWORKS")
     return None
 
 
@@ -110,22 +114,22 @@ class TargetPolicy:
         """The addresses to connect to; raises ForbiddenTarget or DnsFailure."""
         if url.get_backend_name() == "sqlite":
             if self.main_url.get_backend_name() == "sqlite" and _same_file(url.database, self.main_url.database):
-                raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
+                raise ForbiddenTarget(IS_MAIN)
             return []
         if self.require_ssl and url.query.get("sslmode") not in SECURE_SSL_MODES:
             raise ForbiddenTarget(
-                "TENANT_DB_REQUIRE_SSL is on: the URL needs ?sslmode=require, verify-ca or verify-full."
+                _l("TENANT_DB_REQUIRE_SSL is on: the URL needs ?sslmode=require, verify-ca or verify-full.")
             )
         host = (url.host or "").lower()
         if self.allowed_hosts and not any(_host_matches(host, allowed) for allowed in self.allowed_hosts):
-            raise ForbiddenTarget(f"The host {host} is not in TENANT_DB_ALLOWED_HOSTS.")
+            raise ForbiddenTarget(_l("The host %(host)s is not in TENANT_DB_ALLOWED_HOSTS.", host=host))
         addresses = resolve(host, url.port or 5432, self.dns_timeout)
         for text in addresses:
             reason = forbidden_reason(text, self.denied_networks)
             if reason:
-                raise ForbiddenTarget(f"The host {host} is {reason}.")
+                raise ForbiddenTarget(_l("The host %(host)s is %(reason)s.", host=host, reason=reason))
         if self._is_main(url, addresses):
-            raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
+            raise ForbiddenTarget(IS_MAIN)
         return addresses
 
     def check_identity(self, conn) -> None:
@@ -142,7 +146,7 @@ class TargetPolicy:
                 return  # unknown for now: the address checks stand, and the next connection asks again
         identity = server_identity(conn)
         if self._main_identity and identity and same_server_database(identity, self._main_identity):
-            raise ForbiddenTarget("That is the console's own main database; clear the URL to use shared mode.")
+            raise ForbiddenTarget(IS_MAIN)
 
     def connect_extras(self) -> dict:
         """Connection settings the operator sets for every tenant connection (a CA file for verify-full)."""

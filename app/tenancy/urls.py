@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import URL, make_url
 
 ALLOWED_QUERY_KEYS = {"sslmode", "application_name", "pgbouncer"}
@@ -28,7 +29,7 @@ _HOSTNAME = re.compile(
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 ENCRYPTED_PREFIX = "enc:v1:"
 ENV_PREFIX = "env:"
-PERCENT_HINT = "percent-encode special characters in the user and password (@ is %40, : is %3A, / is %2F)"
+PERCENT_HINT = _l("percent-encode special characters in the user and password (@ is %40, : is %3A, / is %2F)")
 
 
 class InvalidDatabaseUrl(ValueError):
@@ -48,77 +49,80 @@ class UnresolvableUrl(InvalidDatabaseUrl):
 def parse_database_url(text, *, allow_sqlite: bool) -> URL:
     """Validate text and return it as a URL driven by psycopg 3 (or plain sqlite)."""
     if not isinstance(text, str):
-        raise InvalidDatabaseUrl("The database URL must be text.")
+        raise InvalidDatabaseUrl(_l("The database URL must be text."))
     text = text.strip()
     if not text:
-        raise InvalidDatabaseUrl("The database URL is empty.")
+        raise InvalidDatabaseUrl(_l("The database URL is empty."))
     if len(text) > MAX_URL_LENGTH:
-        raise InvalidDatabaseUrl(f"The database URL is longer than {MAX_URL_LENGTH} characters.")
+        raise InvalidDatabaseUrl(_l("The database URL is longer than %(limit)d characters.", limit=MAX_URL_LENGTH))
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise InvalidDatabaseUrl("The database URL contains spaces or control characters.")
+        raise InvalidDatabaseUrl(_l("The database URL contains spaces or control characters."))
     scheme, sep, _ = text.partition("://")
     if not sep:
-        raise InvalidDatabaseUrl("The database URL must start with postgresql://.")
+        raise InvalidDatabaseUrl(_l("The database URL must start with postgresql://."))
     # Exact, lower-case schemes only: "PostgreSQL+psycopg2://", "sqlite+pysqlite://" and
     # friends are refused rather than guessed at.
     if scheme in ("postgresql", "postgres"):
         return _parse_postgres(text)
     if scheme == "sqlite":
         if not allow_sqlite:
-            raise InvalidDatabaseUrl("SQLite databases are not allowed here (ALLOW_SQLITE_TENANTS is off).")
+            raise InvalidDatabaseUrl(_l("SQLite databases are not allowed here (ALLOW_SQLITE_TENANTS is off)."))
         return _parse_sqlite(text)
-    raise InvalidDatabaseUrl("Only postgresql:// (or postgres://) URLs are accepted; no other driver or scheme.")
+    raise InvalidDatabaseUrl(_l("Only postgresql:// (or postgres://) URLs are accepted; no other driver or scheme."))
 
 
 def _make(text: str) -> URL:
     try:
         return make_url(text)
     except Exception:  # make_url raises several types; the reason must not echo the text
-        raise InvalidDatabaseUrl(f"The database URL could not be parsed; {PERCENT_HINT}.") from None
+        raise InvalidDatabaseUrl(_l("The database URL could not be parsed; %(hint)s.", hint=PERCENT_HINT)) from None
 
 
 def _parse_postgres(text: str) -> URL:
     if "," in text.partition("://")[2].split("/")[0].rpartition("@")[2]:
-        raise InvalidDatabaseUrl("Multiple hosts are not supported; give one host.")
+        raise InvalidDatabaseUrl(_l("Multiple hosts are not supported; give one host."))
     url = _make("postgresql+psycopg://" + text.partition("://")[2])
     host = url.host or ""
     if not host:
-        raise InvalidDatabaseUrl("The database URL has no host.")
+        raise InvalidDatabaseUrl(_l("The database URL has no host."))
     if "," in host:
-        raise InvalidDatabaseUrl("Multiple hosts are not supported; give one host.")
+        raise InvalidDatabaseUrl(_l("Multiple hosts are not supported; give one host."))
     if host.startswith("/") or "%2f" in host.lower():
-        raise InvalidDatabaseUrl("Unix-socket paths are not allowed; give a host name or IP address.")
+        raise InvalidDatabaseUrl(_l("Unix-socket paths are not allowed; give a host name or IP address."))
     if not (_HOSTNAME.match(host) or _is_ip(host)):
-        raise InvalidDatabaseUrl(f"The host is not a valid host name or IP address; {PERCENT_HINT}.")
+        raise InvalidDatabaseUrl(_l("The host is not a valid host name or IP address; %(hint)s.", hint=PERCENT_HINT))
     try:
         port = url.port
     except ValueError:
-        raise InvalidDatabaseUrl("The port must be a number.") from None
+        raise InvalidDatabaseUrl(_l("The port must be a number.")) from None
     if port is not None and not 0 < port < 65536:
-        raise InvalidDatabaseUrl("The port must be between 1 and 65535.")
+        raise InvalidDatabaseUrl(_l("The port must be between 1 and 65535."))
     if not url.database or "/" in url.database:
-        raise InvalidDatabaseUrl("The database URL must name one database after the host, as in /org1_db.")
+        raise InvalidDatabaseUrl(_l("The database URL must name one database after the host, as in /org1_db."))
     for key, value in url.query.items():
         if key not in ALLOWED_QUERY_KEYS:
             raise InvalidDatabaseUrl(
-                f"The parameter {key!r} is not allowed; only sslmode, application_name and pgbouncer are."
+                _l(
+                    "The parameter %(key)s is not allowed; only sslmode, application_name and pgbouncer are.",
+                    key=repr(key),
+                )
             )
         if not isinstance(value, str):
-            raise InvalidDatabaseUrl(f"The parameter {key!r} is given more than once.")
+            raise InvalidDatabaseUrl(_l("The parameter %(key)s is given more than once.", key=repr(key)))
     if url.query.get(POOLER_PARAM, "true") not in ("true", "false"):
-        raise InvalidDatabaseUrl("pgbouncer must be true or false.")
+        raise InvalidDatabaseUrl(_l("pgbouncer must be true or false."))
     sslmode = url.query.get("sslmode")
     if sslmode is not None and sslmode not in SSL_MODES:
-        raise InvalidDatabaseUrl(f"sslmode must be one of {', '.join(sorted(SSL_MODES))}.")
+        raise InvalidDatabaseUrl(_l("sslmode must be one of %(modes)s.", modes=", ".join(sorted(SSL_MODES))))
     return url
 
 
 def _parse_sqlite(text: str) -> URL:
     if not text.startswith("sqlite:///") or "?" in text or "file:" in text.lower():
-        raise InvalidDatabaseUrl("A SQLite URL must be sqlite:///path/to/file.db, with no parameters.")
+        raise InvalidDatabaseUrl(_l("A SQLite URL must be sqlite:///path/to/file.db, with no parameters."))
     url = _make(text)
     if not url.database or url.database == ":memory:":
-        raise InvalidDatabaseUrl("A SQLite URL must name a file.")
+        raise InvalidDatabaseUrl(_l("A SQLite URL must name a file."))
     return url
 
 
@@ -218,18 +222,18 @@ def resolve_stored(stored: str, fernet: MultiFernet | None, env: Mapping[str, st
     if kind == "env":
         name = stored[len(ENV_PREFIX) :]
         if not _ENV_NAME.match(name):
-            raise UnresolvableUrl("env: must be followed by an environment variable name.")
+            raise UnresolvableUrl(_l("env: must be followed by an environment variable name."))
         value = env.get(name)
         if not value:
-            raise UnresolvableUrl(f"The environment variable {name} is not set.")
+            raise UnresolvableUrl(_l("The environment variable %(name)s is not set.", name=name))
         return value
     if kind == "encrypted":
         if fernet is None:
-            raise UnresolvableUrl("The URL is encrypted but TENANT_URL_ENCRYPTION_KEY is not set.")
+            raise UnresolvableUrl(_l("The URL is encrypted but TENANT_URL_ENCRYPTION_KEY is not set."))
         try:
             return fernet.decrypt(stored[len(ENCRYPTED_PREFIX) :].encode()).decode()
         except (InvalidToken, ValueError):
-            raise UnresolvableUrl("The URL cannot be decrypted with any TENANT_URL_ENCRYPTION_KEY.") from None
+            raise UnresolvableUrl(_l("The URL cannot be decrypted with any TENANT_URL_ENCRYPTION_KEY.")) from None
     return stored
 
 

@@ -221,7 +221,7 @@ def test_donor_detail(owner, databases):
     )
     page = owner.get("/organizations/org-x/donors/a").get_data(as_text=True)
     assert "Ada Lovelace" in page and "Winter Gala" in page and "monthly" in page
-    dates = re.findall(r'<tr data-gift-id="[^"]+"><td>([\d-]+)</td>', page)
+    dates = re.findall(r'<tr data-gift-id="[^"]+"><td class="text-nowrap"><time datetime="([\d-]+)">', page)
     assert len(dates) == 25 and dates == sorted(dates, reverse=True)
     assert re.search(r'data-testid="lifetime-total">\s*735.00<', page)  # sum of 10..39
     older = re.search(r'rel="next" class="[^"]*" href="([^"]+)"', page).group(1).replace("&amp;", "&")
