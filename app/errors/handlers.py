@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from app.errors.responses import error_response
+from app.errors.responses import error_response, wants_json
 from app.extensions import db, limiter, login_manager
 from app.tenancy.service import TenantUnavailable, failed_mid_request
 
@@ -28,7 +28,10 @@ DESCRIPTIONS = {
 def handle_http(exc: HTTPException):
     status = exc.code or 500
     own = exc.description is not type(exc).description  # abort(..., description=...) is already in words
-    message = exc.description if own else DESCRIPTIONS.get(status, exc.description or exc.name)
+    if own or wants_json():  # API clients keep werkzeug's wording
+        message = exc.description or exc.name
+    else:
+        message = DESCRIPTIONS.get(status, exc.description or exc.name)
     return error_response(status, message)
 
 
