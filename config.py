@@ -123,6 +123,10 @@ class Config:
         # tenants provision: the maintenance URL (environment only: it holds a password) and the role's limit.
         self.TENANT_PROVISION_SERVER_URL = os.environ.get("TENANT_PROVISION_SERVER_URL", "")
         self.TENANT_PROVISION_CONNECTION_LIMIT = env_int("TENANT_PROVISION_CONNECTION_LIMIT", 20)
+        # auto: a move yields to live traffic on its servers (app/operations/pacing.py); always; never.
+        self.TENANT_MOVE_YIELD = os.environ.get("TENANT_MOVE_YIELD", "auto").strip().lower()
+        if self.TENANT_MOVE_YIELD not in ("auto", "always", "never"):
+            raise ConfigError(f'TENANT_MOVE_YIELD must be "auto", "always" or "never", not {self.TENANT_MOVE_YIELD!r}')
         self.TENANT_FALLBACK = os.environ.get("TENANT_FALLBACK", "main").strip().lower()
         if self.TENANT_FALLBACK not in ("main", "error"):
             raise ConfigError(f'TENANT_FALLBACK must be "main" or "error", not {self.TENANT_FALLBACK!r}')

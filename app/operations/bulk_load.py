@@ -64,12 +64,15 @@ def deferred(src: psycopg.Connection, org_id: str) -> bool:
     return _set_aside(src, org_id) is not None
 
 
-def rebuild(src: psycopg.Connection, dst: psycopg.Connection, org_id: str) -> None:
-    """Build what set_aside() dropped, if anything (also after a kill), the keys NOT VALID; then forget it."""
+def rebuild(src: psycopg.Connection, dst: psycopg.Connection, org_id: str, parallel: bool = True) -> None:
+    """Build what set_aside() dropped, if anything (also after a kill), the keys NOT VALID; then
+    forget it. parallel=False: no parallel workers, one server process (pacing.py)."""
     ddl = _set_aside(src, org_id)
     if ddl is None:
         return
     dst.execute("SET maintenance_work_mem = '256MB'")
+    if not parallel:
+        dst.execute("SET max_parallel_maintenance_workers = 0")
     for definition in ddl["indexes"]:
         dst.execute(
             definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1).replace(
@@ -83,7 +86,7 @@ def rebuild(src: psycopg.Connection, dst: psycopg.Connection, org_id: str) -> No
                     sql.SQL(table), sql.Identifier(name)
                 )
             )
-    dst.execute("RESET maintenance_work_mem")
+    dst.execute("RESET maintenance_work_mem; RESET max_parallel_maintenance_workers")
     with src.transaction():
         src.execute('UPDATE "TenantCapture" SET "deferredDdl" = NULL WHERE "organizationId" = %s', (org_id,))
 

@@ -31,7 +31,8 @@ def reporter(bar: Progress, task, quiet: bool):
 
 def describe(progress: online.Progress) -> str:
     pause = "" if progress.last_pause_ms is None else f", last pause {progress.last_pause_ms} ms"
-    return f"{progress.phase}: {progress.copied:,} rows copied, backlog {progress.backlog:,}{pause}"
+    yielding = ", yielding to live traffic" if progress.yielding else ""
+    return f"{progress.phase}: {progress.copied:,} rows copied, backlog {progress.backlog:,}{pause}{yielding}"
 
 
 @click.command("move")

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 import psycopg
 
 from app.extensions import db
-from app.operations import bulk_load, capture, fences
+from app.operations import bulk_load, capture, fences, pacing
 from app.operations.transfer import (
     DEFAULT_BATCH,
     TABLES,
@@ -48,6 +48,7 @@ class Progress:
     copied: int = 0
     backlog: int = 0
     last_pause_ms: float | None = None
+    yielding: bool = False  # to live traffic on its servers: one server process at a time (pacing.py)
     cutover_attempts: int = 0
     phase_seconds: dict[str, float] = field(default_factory=dict)  # time spent in each phase
     phase_started: float = field(default_factory=time.monotonic, repr=False)
@@ -63,6 +64,10 @@ def move(
     db.session.rollback()  # no transaction of the main database stays open (and holds back vacuum) for the move
     with plan.source.connect() as src, plan.target.connect() as dst, plan.source.connect() as holder:
         dst.autocommit = holder.autocommit = True
+        same = pacing.same_server(plan.source.url, plan.target.url)
+        live = pacing.Traffic(
+            [holder] if same else [holder, dst], plan.target.url.database, state.config["TENANT_MOVE_YIELD"]
+        )
         if not capture.active(src, org_id):  # a fresh start: nothing in the target predates the capture
             crossing = foreign_references(src, org_id)
             src.rollback()
@@ -81,16 +86,16 @@ def move(
             last = dst.execute(f'SELECT max(id) FROM "{table}" WHERE "organizationId" = %s', (org_id,)).fetchone()[0]
 
             def counted(_table, n):
-                progress.copied += n
+                progress.copied, progress.yielding = progress.copied + n, live.live
                 report(progress)
 
-            result.tables[table] = copy_table(src, dst, table, org_id, last, batch, counted, straight)
+            result.tables[table] = copy_table(src, dst, table, org_id, last, batch, counted, straight, live)
         _phase(progress, "indexes", report)
-        bulk_load.rebuild(src, dst, org_id)
+        bulk_load.rebuild(src, dst, org_id, parallel=not live())
         _phase(progress, "catch-up", report)
         catch_up(src, dst, org_id, progress, report)
         _phase(progress, "verify", report)
-        verify_untouched(src, dst, org_id, plan)
+        verify_untouched(src, dst, org_id, plan, one_side_at_a_time=live())
         _phase(progress, "cutover", report)
         cut_over(state, plan, src, dst, holder, progress, max_pause, report)
         capture.stop(src, org_id)
@@ -130,16 +135,18 @@ def catch_up(src, dst, org_id: str, progress: Progress, report, until: int = SMA
         capture.replay(src, dst, org_id)
 
 
-def verify_untouched(src, dst, org_id: str, plan) -> None:
+def verify_untouched(src, dst, org_id: str, plan, one_side_at_a_time: bool = False) -> None:
     """Every row no write touched since the capture began is the same on both sides. In one
     source snapshot: a row written after it is in neither side's sum (its log entry is not
     visible to the snapshot, so it is not excluded, but the snapshot still sees its old
     state, which the target holds too: no replay touched it yet)."""
     src.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
     touched = capture.touched(src, org_id)
-    with ThreadPoolExecutor(2) as pool:  # both sides at once: each its own connection and server process
+    with ThreadPoolExecutor(1 if one_side_at_a_time else 2) as pool:  # both sides at once, unless yielding
         for table in TABLES:
             theirs = pool.submit(table_state, dst, table, org_id, excluding=touched[table])
+            if one_side_at_a_time:
+                theirs.result()
             expected, got = table_state(src, table, org_id, excluding=touched[table]), theirs.result()
             if expected == got:
                 continue

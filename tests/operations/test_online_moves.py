@@ -185,3 +185,63 @@ def test_abort_after_a_kill_leaves_the_source_as_it_was(runner, databases, new_d
     assert sql(target, """SELECT count(*) FROM "Donor" WHERE "organizationId" = 'org-m'""") == [(0,)]
     assert indexes_and_keys(target) == indexes_and_keys(new_database("reference"))  # as it was before the move
     assert lost_writes(databases["main"], moving) == [] and totals_that_differ(databases["main"], "org-m") == []
+
+
+def test_a_move_yielding_to_live_writers_loses_nothing(make_app, databases, new_database, loaded):
+    """TENANT_MOVE_YIELD=always takes the paths a move takes beside a busy platform (pacing.py):
+    each batch read whole before it is written, indexes without parallel workers, the two
+    checksums one after the other. Same result: nothing lost, totals exact, indexes back."""
+    app = make_app(TENANT_MOVE_YIELD="always", ENABLE_MULTI_DATABASE=True)
+    add_org(app, "org-other", "Other")
+    moving, other = Writer(databases["main"], "org-m"), Writer(databases["main"], "org-other")
+    for writer in (moving, other):
+        writer.start()
+    target = new_database("yielding")
+    result = app.test_cli_runner().invoke(args=["tenants", "move", "org-m", "--to", target, "--batch", "100", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["progress"]["yielding"] is True
+    settle(moving)
+    moving.finish()
+    other.finish()
+    assert moving.errors == [] and other.errors == [] and moving.fenced >= 1
+    assert lost_writes(target, moving) == [] and totals_that_differ(target, "org-m") == []
+    assert lost_writes(databases["main"], other) == []
+    assert indexes_and_keys(target) == indexes_and_keys(new_database("reference-yielding"))
+
+
+def test_live_traffic_is_told_from_a_quiet_server(databases):
+    """pacing.Traffic: a platform committing (here about 100 a second) makes a move yield
+    within its sampling window; once it stops, the move goes back to full speed."""
+    import threading
+
+    import psycopg
+
+    from app.operations.pacing import Traffic
+
+    stop = threading.Event()
+
+    def commit_often():
+        with psycopg.connect(databases["tenant_b"], autocommit=True) as conn:
+            while not stop.is_set():
+                conn.execute("SELECT 1")  # in autocommit, each statement is a committed transaction
+                time.sleep(0.01)
+
+    def settles_on(traffic, expected: bool, within: float = 6.0) -> bool:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if traffic() is expected:
+                return True
+            time.sleep(0.1)
+        return False
+
+    with psycopg.connect(databases["tenant_a"], autocommit=True) as conn:
+        traffic = Traffic([conn], "tenant_target_not_counted")
+        writer = threading.Thread(target=commit_often, daemon=True)
+        writer.start()
+        try:
+            assert settles_on(traffic, True)
+        finally:
+            stop.set()
+            writer.join()
+        assert settles_on(traffic, False)
+        assert Traffic([conn], "x", "always")() is True and Traffic([conn], "x", "never")() is False
