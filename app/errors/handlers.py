@@ -17,7 +17,7 @@ from app.tenancy.service import TenantUnavailable, failed_mid_request
 
 TENANT_DOWN = _l("Organization database unavailable")
 
-# werkzeug's own descriptions (English), for the errors the console raises without one.
+# For people, in their language, instead of werkzeug's English description of an error raised without one.
 DESCRIPTIONS = {
     404: _l("The page was not found. Check the address, or go back to the organizations."),
     405: _l("This address does not take that kind of request."),

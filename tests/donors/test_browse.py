@@ -266,7 +266,7 @@ def test_campaigns_show_raised_donors_and_progress(owner, databases):
     )
     page = owner.get("/organizations/org-x/campaigns").get_data(as_text=True)
     row = re.search(r'<tr data-campaign-id="c1">.*?</tr>', page, re.S).group(0)
-    assert ">250.00<" in row and 'data-testid="campaign-donors">2<' in row and "25.0%" in row
+    assert ">250.00<" in row and 'data-testid="campaign-donors">2<' in row and ">25%<" in row
     assert "Empty" in page
 
 

@@ -174,7 +174,7 @@ def test_an_owner_provisions_from_the_organization_page(make_app, databases, pro
     queued = client.post(
         "/organizations/org-p5/provision", data={"csrf_token": csrf_token(page)}, follow_redirects=True
     )
-    assert re.search(r"The provision of [^<]+ is queued \(job", queued.get_data(as_text=True))
+    assert re.search(r"The provisioning of [^<]+ is queued \(job", queued.get_data(as_text=True))
     worked = runner.invoke(args=["worker", "--burst"])
     assert worked.exit_code == 0, worked.output
     page = client.get("/organizations/org-p5").get_data(as_text=True)
