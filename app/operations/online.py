@@ -18,6 +18,7 @@ abort() removes the capture, the half-copied rows and any fence, leaving the sou
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 import psycopg
@@ -62,12 +63,21 @@ def move(
 ) -> tuple[TransferReport, Progress]:
     org_id, progress, result = plan.org.id, Progress(), TransferReport()
     db.session.rollback()  # no transaction of the main database stays open (and holds back vacuum) for the move
-    with plan.source.connect() as src, plan.target.connect() as dst, plan.source.connect() as holder:
-        dst.autocommit = holder.autocommit = True
-        same = pacing.same_server(plan.source.url, plan.target.url)
+    same = pacing.same_server(plan.source.url, plan.target.url)
+    with (
+        plan.source.connect() as src,
+        plan.target.connect() as dst,
+        plan.source.connect() as holder,
+        nullcontext(holder) if same else plan.target.connect() as beside_target,
+    ):
+        dst.autocommit = holder.autocommit = beside_target.autocommit = True
+        for conn in (src, dst):  # one server process per statement: parallel workers and JIT would take every core
+            conn.execute("SET max_parallel_workers_per_gather = 0; SET jit = off")
+        src.commit()
         live = pacing.Traffic(
-            [holder] if same else [holder, dst], plan.target.url.database, state.config["TENANT_MOVE_YIELD"]
+            [holder] if same else [holder, beside_target], plan.target.url.database, state.config["TENANT_MOVE_YIELD"]
         )
+        gap = pacing.WalGap(beside_target, live)
         if not capture.active(src, org_id):  # a fresh start: nothing in the target predates the capture
             crossing = foreign_references(src, org_id)
             src.rollback()
@@ -89,7 +99,7 @@ def move(
                 progress.copied, progress.yielding = progress.copied + n, live.live
                 report(progress)
 
-            result.tables[table] = copy_table(src, dst, table, org_id, last, batch, counted, straight, live)
+            result.tables[table] = copy_table(src, dst, table, org_id, last, batch, counted, straight, gap)
         _phase(progress, "indexes", report)
         bulk_load.rebuild(src, dst, org_id, parallel=not live())
         _phase(progress, "catch-up", report)

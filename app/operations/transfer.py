@@ -203,13 +203,13 @@ def copy_table(
     batch: int,
     progress: Callable[[str, int], None],
     straight: bool = False,
-    yielding: Callable[[], bool] = lambda: False,
+    written: Callable[[int], None] = lambda size: None,
 ) -> int:
     """Copy the rows after last (the target's last id, None for an empty target), a committed batch at a time.
 
     straight: the target's foreign keys are set aside (bulk_load.py), so a child row whose
     parent is still to be replayed may go in at once, without the staging table's check.
-    yielding(): read each batch whole before writing it, one server process at a time (pacing.py)."""
+    written(size): called after each block of COPY data (pacing.WalGap)."""
     copied = 0
     cols, name = column_list(table), _table(table)
     while True:
@@ -231,11 +231,10 @@ def copy_table(
                 "(FORMAT BINARY)"
             ).format(cols=cols, t=name, after=after, until=until)
             into_cursor = dst.cursor()
-            with src.cursor().copy(source, bounds) as out:
-                blocks = list(out) if yielding() else out
-                with into_cursor.copy(_copy_into(dst, table, straight)) as into:
-                    for block in blocks:
-                        into.write(block)
+            with src.cursor().copy(source, bounds) as out, into_cursor.copy(_copy_into(dst, table, straight)) as into:
+                for block in out:
+                    into.write(block)
+                    written(len(block))
             n = into_cursor.rowcount
             if table in PARENTS and not straight:
                 n = _keep_rows_with_parents(dst, table)

@@ -189,7 +189,7 @@ def test_abort_after_a_kill_leaves_the_source_as_it_was(runner, databases, new_d
 
 def test_a_move_yielding_to_live_writers_loses_nothing(make_app, databases, new_database, loaded):
     """TENANT_MOVE_YIELD=always takes the paths a move takes beside a busy platform (pacing.py):
-    each batch read whole before it is written, indexes without parallel workers, the two
+    the copy waiting on the WAL not yet flushed, indexes without parallel workers, the two
     checksums one after the other. Same result: nothing lost, totals exact, indexes back."""
     app = make_app(TENANT_MOVE_YIELD="always", ENABLE_MULTI_DATABASE=True)
     add_org(app, "org-other", "Other")
@@ -210,7 +210,7 @@ def test_a_move_yielding_to_live_writers_loses_nothing(make_app, databases, new_
 
 
 def test_live_traffic_is_told_from_a_quiet_server(databases):
-    """pacing.Traffic: a platform committing (here about 100 a second) makes a move yield
+    """pacing.Traffic: a platform writing (here about 100 rows a second) makes a move yield
     within its sampling window; once it stops, the move goes back to full speed."""
     import threading
 
@@ -222,8 +222,9 @@ def test_live_traffic_is_told_from_a_quiet_server(databases):
 
     def commit_often():
         with psycopg.connect(databases["tenant_b"], autocommit=True) as conn:
+            conn.execute("CREATE TEMPORARY TABLE platform_rows (n int)")
             while not stop.is_set():
-                conn.execute("SELECT 1")  # in autocommit, each statement is a committed transaction
+                conn.execute("INSERT INTO platform_rows VALUES (1)")  # a committed row, as a platform writes
                 time.sleep(0.01)
 
     def settles_on(traffic, expected: bool, within: float = 6.0) -> bool:
