@@ -103,11 +103,11 @@ def move(
         _phase(progress, "indexes", report)
         bulk_load.rebuild(src, dst, org_id, parallel=not live())
         _phase(progress, "catch-up", report)
-        catch_up(src, dst, org_id, progress, report)
+        catch_up(src, dst, org_id, progress, report, gap)
         _phase(progress, "verify", report)
         verify_untouched(src, dst, org_id, plan, one_side_at_a_time=live())
         _phase(progress, "cutover", report)
-        cut_over(state, plan, src, dst, holder, progress, max_pause, report)
+        cut_over(state, plan, src, dst, holder, progress, max_pause, report, gap)
         capture.stop(src, org_id)
         result.verified = org_counts(src, org_id)  # fenced now: these are the rows that moved
         src.rollback()
@@ -136,13 +136,14 @@ def validated_keys(dst, org_id: str) -> list[str]:
     return []
 
 
-def catch_up(src, dst, org_id: str, progress: Progress, report, until: int = SMALL_BACKLOG) -> None:
+def catch_up(src, dst, org_id: str, progress: Progress, report, gap: pacing.WalGap, until: int = SMALL_BACKLOG) -> None:
     while True:
         progress.backlog = capture.backlog(src, org_id)
         report(progress)
         if progress.backlog <= until:
             return
-        capture.replay(src, dst, org_id)
+        capture.replay(src, dst, org_id, limit=pacing.REPLAY_BATCH if gap.yielding() else 5000)
+        gap.settle()
 
 
 def verify_untouched(src, dst, org_id: str, plan, one_side_at_a_time: bool = False) -> None:
@@ -168,11 +169,11 @@ def verify_untouched(src, dst, org_id: str, plan, one_side_at_a_time: bool = Fal
     src.rollback()
 
 
-def cut_over(state, plan, src, dst, holder, progress: Progress, max_pause: float, report) -> None:
+def cut_over(state, plan, src, dst, holder, progress: Progress, max_pause: float, report, gap) -> None:
     org = plan.org
     for attempt in range(1, CUTOVER_ATTEMPTS + 1):
         progress.cutover_attempts = attempt
-        catch_up(src, dst, org.id, progress, report)
+        catch_up(src, dst, org.id, progress, report, gap)
         capture.verify_applied(src, dst, org.id)
         started = time.monotonic()
         with capture.hold(holder, org.id, max_pause) as held:

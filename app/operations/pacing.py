@@ -62,14 +62,16 @@ class Traffic:
         return self.live
 
 
-WAL_GAP = 64 * 1024  # bytes of WAL inserted and not flushed that the copy lets stand
-CHECK_EVERY = 128 * 1024  # bytes of COPY data between two looks at the gap
+WAL_GAP = 32 * 1024  # bytes of WAL inserted and not flushed that a yielding move lets stand
+CHECK_EVERY = 64 * 1024  # bytes of COPY data between two looks at the gap
+REPLAY_BATCH = 1000  # captured changes replayed at once while yielding (5,000 otherwise)
 GAP = "SELECT pg_current_wal_insert_lsn() - pg_current_wal_flush_lsn()"
 
 
 class WalGap:
-    """Called with each block of COPY data; while yielding, every CHECK_EVERY bytes, waits for
-    the target's server to flush its WAL down to WAL_GAP. conn: autocommit, to that server."""
+    """Called with each block of COPY data (and settle() after each replayed batch): while
+    yielding, every CHECK_EVERY bytes, waits for the target's server to flush its WAL down to
+    WAL_GAP. conn: autocommit, to that server."""
 
     def __init__(self, conn: psycopg.Connection, yielding: "Traffic"):
         self.conn, self.yielding, self.pending = conn, yielding, 0
@@ -79,6 +81,9 @@ class WalGap:
         if self.pending < CHECK_EVERY:
             return
         self.pending = 0
+        self.settle()
+
+    def settle(self) -> None:
         if not self.yielding():
             return
         deadline = time.monotonic() + 0.2  # the WAL writer flushes within wal_writer_delay even with no commit
