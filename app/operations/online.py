@@ -11,6 +11,7 @@
               "databaseUrl" switched; then the writers are released. A backlog that cannot be
               drained within the pause releases them and the catch-up goes on, then tries again.
   6. validate the foreign keys a bulk load brought back NOT VALID (bulk_load.py).
+While others write on its servers, it yields to them (pacing.py), at full speed otherwise.
 Killed at any point, a run of the same command goes on from where the capture stands;
 abort() removes the capture, the half-copied rows and any fence, leaving the source as it was.
 """
@@ -49,7 +50,7 @@ class Progress:
     copied: int = 0
     backlog: int = 0
     last_pause_ms: float | None = None
-    yielding: bool = False  # to live traffic on its servers: one server process at a time (pacing.py)
+    yielding: bool = False  # to others writing on its servers (pacing.py)
     cutover_attempts: int = 0
     phase_seconds: dict[str, float] = field(default_factory=dict)  # time spent in each phase
     phase_started: float = field(default_factory=time.monotonic, repr=False)

@@ -27,7 +27,8 @@ SAMPLE_EVERY = 0.25  # seconds between two looks at the counters
 WINDOW = (1.0, 2.0)
 
 # Rows written in every database of the server but the move's target (where the move writes
-# its batches; the source it only reads until the catch-up), the snapshot cleared so that each
+# its batches; the source it only reads until the catch-up, whose replay of a large backlog
+# then counts too and is paced like the platform's writes), the snapshot cleared so that each
 # call reads fresh figures (stats_fetch_consistency).
 OTHERS_WRITES = """SELECT (SELECT coalesce(sum(tup_inserted + tup_updated + tup_deleted), 0)
                             FROM pg_stat_database WHERE datname IS DISTINCT FROM %s)
